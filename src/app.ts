@@ -1,0 +1,53 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Resources } from './resources.ts';
+import { installProblemHandler } from './http/problem.ts';
+import { healthRoutes } from './http/health.ts';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  resources: Pick<Resources, 'checks'>;
+}
+
+/**
+ * Builds the HTTP application. No side effects: it opens nothing and listens on nothing, so tests
+ * build a fresh app per test and `server.ts` is the only place that reads the environment.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: 256 * 1024,
+    // Request ids from the CAD or the gateway are kept so one call can be followed across systems.
+    requestIdHeader: 'x-request-id',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'cad-triage',
+        version: '1.0.0',
+        description: 'Triage of 911 CAD call events into co-responder routing decisions with a scene-safety gate.',
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { checks: deps.resources.checks });
+  return app;
+}

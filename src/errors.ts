@@ -1,0 +1,32 @@
+/**
+ * The error catalogue: one code per thing that can go wrong, shared by HTTP (problem+json), the Kafka
+ * dead-letter envelope and the CLI. docs/errors.md lists every code; a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  ERR_VALIDATION: { status: 400, title: 'The request is not valid' },
+  ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  ERR_DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
+  ERR_MIGRATION_FAILED: { status: 500, title: 'A database migration failed' },
+  ERR_MIGRATION_CHANGED: { status: 500, title: 'An applied migration file was changed' },
+  ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that knows its catalogue code; `detail` is safe to show to the client. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; extra?: Record<string, unknown> } = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.detail = detail;
+    this.extra = options.extra;
+  }
+}
