@@ -19,7 +19,13 @@ export async function openRedisStore(options: { url: string; prefix: string; log
   const redis = new Redis(options.url, redisOptions);
   // Without a listener, a connection error is an unhandled 'error' event and kills the process.
   redis.on('error', (err) => options.logger?.warn({ err }, 'redis connection error'));
-  await redis.connect();
+  try {
+    await redis.connect();
+  } catch (err) {
+    // Stop the reconnect loop, or the failed client keeps the process alive forever.
+    redis.disconnect();
+    throw err;
+  }
 
   let subscriber: Redis | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
