@@ -40,7 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'cad-triage',
         version: '1.0.0',
-        description: 'Triage of 911 CAD call events into co-responder routing decisions with a scene-safety gate.',
+        description:
+          'Triage of 911 CAD call events into co-responder routing decisions with a scene-safety gate.',
       },
     },
     transform: jsonSchemaTransform,

@@ -54,7 +54,11 @@ const name = (description: string, dflt: string) =>
     .describe(description);
 
 export const ConfigSchema = z.object({
-  HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server listens on (0.0.0.0 in containers)'),
+  HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Address the HTTP server listens on (0.0.0.0 in containers)'),
   PORT: int('HTTP port', 8080, 1, 65535),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -78,7 +82,9 @@ export const ConfigSchema = z.object({
   MIGRATE_ON_START: bool('Apply pending SQL migrations at start', true),
   REDIS_URL: url(['redis', 'rediss'], 'Redis connection URL; unset = in-process cache (one replica only)'),
   REDIS_KEY_PREFIX: z.string().default('cad-triage:').describe('Prefix of every Redis key'),
-  KAFKA_BROKERS: brokerList.describe('Comma-separated Kafka bootstrap brokers (host:port); unset = REST only'),
+  KAFKA_BROKERS: brokerList.describe(
+    'Comma-separated Kafka bootstrap brokers (host:port); unset = REST only',
+  ),
   KAFKA_CLIENT_ID: name('Kafka client id', 'cad-triage'),
   KAFKA_GROUP_ID: name('Kafka consumer group of the call consumer', 'cad-triage'),
   KAFKA_TOPIC_CALLS: name('Input topic of CAD call events', DEFAULTS.topics.calls),
@@ -87,8 +93,17 @@ export const ConfigSchema = z.object({
   KAFKA_CREATE_TOPICS: bool('Create the topics at start when they do not exist', true),
   KAFKA_TOPIC_PARTITIONS: int('Partitions of topics the service creates', 6, 1, 1000),
   KAFKA_TOPIC_REPLICATION: int('Replication factor of topics the service creates', 1, 1, 10),
-  RULES_DIR: z.string().min(1).default(DEFAULTS.rulesDir).describe('Folder of the triage rules and routing policies'),
-  SHUTDOWN_TIMEOUT_MS: int('How long a graceful shutdown may take before the process exits', 15000, 100, 600000),
+  RULES_DIR: z
+    .string()
+    .min(1)
+    .default(DEFAULTS.rulesDir)
+    .describe('Folder of the triage rules and routing policies'),
+  SHUTDOWN_TIMEOUT_MS: int(
+    'How long a graceful shutdown may take before the process exits',
+    15000,
+    100,
+    600000,
+  ),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

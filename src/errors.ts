@@ -21,7 +21,11 @@ export class AppError extends Error {
   readonly detail: string;
   readonly extra: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, detail: string, options: { cause?: unknown; extra?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { cause?: unknown; extra?: Record<string, unknown> } = {},
+  ) {
     super(detail, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;

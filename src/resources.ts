@@ -66,7 +66,10 @@ export async function openResources(config: Config, logger: Logger): Promise<Res
       ).openKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
       opened.push({ name: 'kafka', close: () => kafka!.close() });
       if (config.KAFKA_CREATE_TOPICS) {
-        const spec = { numPartitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_TOPIC_REPLICATION };
+        const spec = {
+          numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+        };
         await kafka.ensureTopics([
           { topic: config.KAFKA_TOPIC_CALLS, ...spec },
           { topic: config.KAFKA_TOPIC_DECISIONS, ...spec },

@@ -38,7 +38,10 @@ const bad: Array<[Record<string, string>, RegExp]> = [
   [{ PORT: 'abc' }, /^invalid configuration: PORT="abc": expected a whole number$/],
   [{ PORT: '70000' }, /PORT="70000": expected a whole number from 1 to 65535/],
   [{ PORT: '8080.5' }, /PORT="8080.5": expected a whole number/],
-  [{ KAFKA_BROKERS: 'not a list' }, /KAFKA_BROKERS="not a list": expected a comma-separated list of host:port/],
+  [
+    { KAFKA_BROKERS: 'not a list' },
+    /KAFKA_BROKERS="not a list": expected a comma-separated list of host:port/,
+  ],
   [{ KAFKA_BROKERS: 'a:1,,b:2' }, /KAFKA_BROKERS=.*host:port/],
   [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL=a malformed URL: expected a URL starting with postgres:\/\//],
   [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL=a malformed URL/],

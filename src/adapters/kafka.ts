@@ -30,7 +30,11 @@ export interface KafkaConnection {
 }
 
 /** A kafkajs client with pino logging and an admin connection for topic management and readiness. */
-export async function openKafka(options: { brokers: string[]; clientId: string; logger: Logger }): Promise<KafkaConnection> {
+export async function openKafka(options: {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}): Promise<KafkaConnection> {
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,

@@ -21,7 +21,8 @@ export function readMigrations(dir: string): Migration[] {
     .sort()
     .map((f) => {
       const m = FILE.exec(f);
-      if (!m) throw new AppError('ERR_MIGRATION_FAILED', `${f}: migration files are named NNNN_lower_snake.sql`);
+      if (!m)
+        throw new AppError('ERR_MIGRATION_FAILED', `${f}: migration files are named NNNN_lower_snake.sql`);
       const sql = readFileSync(join(dir, f), 'utf8');
       return { id: m[1]!, sql, checksum: createHash('sha256').update(sql).digest('hex') };
     });
@@ -50,9 +51,10 @@ export async function migrate(
            applied_at timestamptz NOT NULL DEFAULT now()
          )`,
       );
-      const { rows } = await tx.query<{ checksum: string }>('SELECT checksum FROM schema_migrations WHERE id = $1', [
-        m.id,
-      ]);
+      const { rows } = await tx.query<{ checksum: string }>(
+        'SELECT checksum FROM schema_migrations WHERE id = $1',
+        [m.id],
+      );
       if (rows[0]) {
         if (rows[0].checksum !== m.checksum) {
           throw new AppError('ERR_MIGRATION_CHANGED', `migration ${m.id} was changed after it was applied`);

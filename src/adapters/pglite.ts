@@ -19,7 +19,9 @@ const wrap = (db: PGlite | Transaction): Queryable => ({
 export async function openPglite(options: { dataDir: string; schema: string }): Promise<Database> {
   if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir);
-  await db.exec(`CREATE SCHEMA IF NOT EXISTS ${ident(options.schema)}; SET search_path TO ${ident(options.schema)}`);
+  await db.exec(
+    `CREATE SCHEMA IF NOT EXISTS ${ident(options.schema)}; SET search_path TO ${ident(options.schema)}`,
+  );
   const base = wrap(db);
   let closed = false;
   return {

@@ -7,7 +7,11 @@ import type { KeyValueStore } from './store.ts';
  * Redis or proxy. Commands fail after a couple of retries instead of queueing forever while Redis is
  * down, so callers (the Kafka consumer) can see the outage and pause rather than pile up work.
  */
-export async function openRedisStore(options: { url: string; prefix: string; logger?: Logger }): Promise<KeyValueStore> {
+export async function openRedisStore(options: {
+  url: string;
+  prefix: string;
+  logger?: Logger;
+}): Promise<KeyValueStore> {
   const redisOptions = {
     keyPrefix: options.prefix,
     protocol: 2 as const,
@@ -102,7 +106,10 @@ export async function openRedisStore(options: { url: string; prefix: string; log
       if (closed) return;
       closed = true;
       handlers.clear();
-      await Promise.all([redis.quit().catch(() => redis.disconnect()), subscriber?.quit().catch(() => subscriber?.disconnect())]);
+      await Promise.all([
+        redis.quit().catch(() => redis.disconnect()),
+        subscriber?.quit().catch(() => subscriber?.disconnect()),
+      ]);
     },
   };
 }

@@ -22,7 +22,9 @@ export const migrateCommands: Record<string, Command> = {
       const db = await openDatabase(config, logger);
       try {
         const { applied, skipped } = await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
-        process.stdout.write(`${applied.length} applied, ${skipped.length} already applied (${db.kind}, schema ${db.schema})\n`);
+        process.stdout.write(
+          `${applied.length} applied, ${skipped.length} already applied (${db.kind}, schema ${db.schema})\n`,
+        );
         return 0;
       } catch (err) {
         process.stderr.write(`cad-triage migrate: ${(err as Error).message}\n`);

@@ -27,7 +27,15 @@ export const ScreeningSchema = z
   .loose()
   .describe('Screening answers of the call-taker; a missing key means unknown');
 
-export const CallSourceSchema = z.enum(['911', '10-digit', 'text', '988-transfer', 'officer', 'alarm', 'walk-in']);
+export const CallSourceSchema = z.enum([
+  '911',
+  '10-digit',
+  'text',
+  '988-transfer',
+  'officer',
+  'alarm',
+  'walk-in',
+]);
 
 export const AgencySchema = z.object({
   id: z.string().min(1).max(64).describe("The agency's ORI or PSAP id"),

@@ -42,14 +42,22 @@ export function installProblemHandler(app: FastifyInstance): void {
         path: `${err.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.') || ''}`,
         message: v.message ?? 'invalid',
       }));
-      body = problem('ERR_VALIDATION', `${errors.length} invalid field(s): ${errors.map((e) => e.path).join(', ')}`, {
-        errors,
-      });
+      body = problem(
+        'ERR_VALIDATION',
+        `${errors.length} invalid field(s): ${errors.map((e) => e.path).join(', ')}`,
+        {
+          errors,
+        },
+      );
     } else if (err instanceof AppError) {
       body = problem(err.code, err.status >= 500 ? undefined : err.detail);
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: bad JSON, body too large, unsupported media type.
-      body = { ...problem('ERR_VALIDATION', err.message), status: err.statusCode, title: err.code ?? 'Bad request' };
+      body = {
+        ...problem('ERR_VALIDATION', err.message),
+        status: err.statusCode,
+        title: err.code ?? 'Bad request',
+      };
     } else {
       body = problem('ERR_INTERNAL');
     }

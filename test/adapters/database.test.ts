@@ -10,7 +10,9 @@ function contract(name: string, open: () => Promise<Database>, skip: string | fa
     const db = await open();
     t.teardown(() => db.close());
 
-    await db.exec('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL); CREATE INDEX ON items (label)');
+    await db.exec(
+      'CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL); CREATE INDEX ON items (label)',
+    );
     const ins = await db.query('INSERT INTO items VALUES ($1, $2), ($3, $4)', [1, 'a', 2, 'b']);
     t.equal(ins.rowCount, 2, 'rowCount counts inserted rows');
 

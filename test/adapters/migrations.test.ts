@@ -31,12 +31,23 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
       const db = await open();
       t.teardown(() => db.close());
       const first = await migrate(db, shipped);
-      t.same(first.applied, shipped.map((m) => m.id), 'first run applies every migration');
+      t.same(
+        first.applied,
+        shipped.map((m) => m.id),
+        'first run applies every migration',
+      );
       const second = await migrate(db, shipped);
       t.same(second.applied, [], 'second run applies nothing');
-      t.same(second.skipped, shipped.map((m) => m.id));
+      t.same(
+        second.skipped,
+        shipped.map((m) => m.id),
+      );
       const ledger = await db.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id');
-      t.same(ledger.rows.map((r) => r.id), shipped.map((m) => m.id), 'ledger records each once');
+      t.same(
+        ledger.rows.map((r) => r.id),
+        shipped.map((m) => m.id),
+        'ledger records each once',
+      );
     });
 
     t.test('a migration changed after it was applied stops the run', async (t) => {
@@ -51,7 +62,11 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
       const db = await open();
       t.teardown(() => db.close());
       await migrate(db, shipped);
-      const bad = { id: '9999_bad', sql: 'CREATE TABLE half (id int); SELECT nope FROM nowhere;', checksum: 'x' };
+      const bad = {
+        id: '9999_bad',
+        sql: 'CREATE TABLE half (id int); SELECT nope FROM nowhere;',
+        checksum: 'x',
+      };
       await t.rejects(migrate(db, [bad]), { code: 'ERR_MIGRATION_FAILED' });
       const half = await db.query(`SELECT to_regclass('half') AS t`);
       t.same(half.rows, [{ t: null }], 'the first statement was rolled back too');
@@ -71,19 +86,31 @@ const openPg = (schema = uniqueName('m')) => {
 };
 suite('postgres', () => openPg(), pg.skip);
 
-t.test('postgres: concurrent migration runs apply each migration exactly once', { skip: pg.skip }, async (t) => {
-  // Four replicas on one schema start at once; a slow migration widens the race window.
-  const schema = uniqueName('race');
-  const slow = { id: '0000_slow', sql: 'SELECT pg_sleep(0.3); CREATE TABLE slow_marker (id int);', checksum: 's' };
-  const migrations = [slow, ...shipped];
-  const dbs = await Promise.all([1, 2, 3, 4].map(() => openPg(schema)));
-  t.teardown(() => Promise.all(dbs.map((d) => d.close())));
-  const results = await Promise.all(dbs.map((db) => migrate(db, migrations)));
-  const appliedCounts = migrations.map((m) => results.filter((r) => r.applied.includes(m.id)).length);
-  t.same(appliedCounts, migrations.map(() => 1), 'every migration applied by exactly one replica');
-  const ledger = await dbs[0]!.query<{ n: string }>('SELECT count(*)::text AS n FROM schema_migrations');
-  t.equal(Number(ledger.rows[0]?.n), migrations.length);
-});
+t.test(
+  'postgres: concurrent migration runs apply each migration exactly once',
+  { skip: pg.skip },
+  async (t) => {
+    // Four replicas on one schema start at once; a slow migration widens the race window.
+    const schema = uniqueName('race');
+    const slow = {
+      id: '0000_slow',
+      sql: 'SELECT pg_sleep(0.3); CREATE TABLE slow_marker (id int);',
+      checksum: 's',
+    };
+    const migrations = [slow, ...shipped];
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openPg(schema)));
+    t.teardown(() => Promise.all(dbs.map((d) => d.close())));
+    const results = await Promise.all(dbs.map((db) => migrate(db, migrations)));
+    const appliedCounts = migrations.map((m) => results.filter((r) => r.applied.includes(m.id)).length);
+    t.same(
+      appliedCounts,
+      migrations.map(() => 1),
+      'every migration applied by exactly one replica',
+    );
+    const ledger = await dbs[0]!.query<{ n: string }>('SELECT count(*)::text AS n FROM schema_migrations');
+    t.equal(Number(ledger.rows[0]?.n), migrations.length);
+  },
+);
 
 t.teardown(async () => {
   if (!pg.ok || schemas.length === 0) return;

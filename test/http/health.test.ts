@@ -42,10 +42,19 @@ t.test('a check that hangs fails by timeout instead of hanging the probe', async
 });
 
 t.test('malformed JSON gets a problem+json 400, not a crash', async (t) => {
-  const app = await buildApp({ config: loadConfig({}), logger: createLogger({ level: 'silent' }), resources: { checks: {} } });
+  const app = await buildApp({
+    config: loadConfig({}),
+    logger: createLogger({ level: 'silent' }),
+    resources: { checks: {} },
+  });
   app.post('/echo', async (req) => req.body);
   t.teardown(() => app.close());
-  const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"a":' });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/echo',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"a":',
+  });
   t.equal(res.statusCode, 400);
   t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
   t.match(res.json(), { code: 'ERR_VALIDATION', status: 400 });
