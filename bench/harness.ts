@@ -45,3 +45,21 @@ export function opsPerSecond(fn: (i: number) => void, ms = 2000): number {
   }
   return (n * 1000) / (now - start);
 }
+
+/** Runs async `fn` with `concurrency` workers for about `ms` milliseconds; returns operations per second. */
+export async function asyncOpsPerSecond(
+  fn: (i: number) => Promise<unknown>,
+  { ms = 2000, concurrency = 8 }: { ms?: number; concurrency?: number } = {},
+): Promise<number> {
+  let n = 0;
+  const run = async (until: number) => {
+    while (performance.now() < until) await fn(n++);
+  };
+  await Promise.all(
+    Array.from({ length: concurrency }, () => run(performance.now() + Math.min(300, ms / 4))),
+  );
+  n = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, () => run(start + ms)));
+  return (n * 1000) / (performance.now() - start);
+}
