@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigSchema } from '../src/config.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
