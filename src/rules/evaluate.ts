@@ -1,0 +1,189 @@
+/**
+ * The evaluator: a prepared rule set and a call event in, a classification out. Pure and
+ * deterministic — the same rule set and call always give the same classification — and it never
+ * throws for a schema-valid call: a condition that fails at run time counts as false, except a
+ * gate rule above civilian_ok, which counts as true (the cautious reading).
+ */
+import type { CallEvent } from '../domain/call-event.ts';
+import { GATE_VALUES, type Classification, type Evidence, type GateReason } from '../domain/classification.ts';
+import type { PreparedCondition, PreparedRuleset } from './compile.ts';
+import { buildFacts, type EvaluationContext, type Facts, type TraceItem } from './facts.ts';
+
+export type { EvaluationContext };
+
+interface Outcome {
+  fired: boolean;
+  items: TraceItem[];
+  failed: boolean;
+}
+
+const NOT_FIRED: Outcome = { fired: false, items: [], failed: false };
+
+function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
+  if (c.prefilter) {
+    let hit = false;
+    for (const lex of c.prefilter) {
+      if (facts.hits[lex]) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return NOT_FIRED;
+  }
+  const items: TraceItem[] = [];
+  facts.trace.items = items;
+  let fired: boolean;
+  let failed = false;
+  try {
+    fired = c.run(facts) === true;
+  } catch {
+    fired = onError;
+    failed = true;
+  } finally {
+    facts.trace.items = null;
+  }
+  if (fired && c.atoms.length > 0) {
+    // Which structured fields made it true: re-run the field comparisons on their own.
+    for (const atom of c.atoms) {
+      let ok = false;
+      try {
+        ok = atom.run(facts) === true;
+      } catch {
+        ok = false;
+      }
+      if (!ok) continue;
+      for (const path of atom.paths) items.push({ field: path, text: atom.literal ?? fieldText(facts, path) });
+    }
+  }
+  return { fired, items, failed };
+}
+
+function fieldText(facts: Facts, path: string): string {
+  let v: unknown = facts;
+  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  if (Array.isArray(v)) return v.join(', ');
+  return String(v);
+}
+
+function evidenceOf(ruleId: string, reason: string, items: TraceItem[]): Evidence[] {
+  if (items.length === 0) return [{ ruleId, field: 'call', reason }];
+  const seen = new Set<string>();
+  const out: Evidence[] = [];
+  for (const it of items) {
+    const key = `${it.field}\0${it.start ?? ''}\0${it.end ?? ''}\0${it.text ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      ruleId,
+      field: it.field,
+      ...(it.text !== undefined ? { text: it.text } : {}),
+      ...(it.start !== undefined ? { start: it.start, end: it.end! } : {}),
+      reason,
+    });
+  }
+  return out;
+}
+
+/**
+ * Classifies one call event. `context.repeatCalls` carries the recent-call counts the pipeline
+ * looked up (0 when not given).
+ */
+export function evaluate(ruleset: PreparedRuleset, call: CallEvent, context?: EvaluationContext): Classification {
+  return classify(ruleset, call, context);
+}
+
+/**
+ * {@link evaluate}, and when `fired` is given, it also receives the id of every rule that fired,
+ * including rules of categories below their threshold and gate rules below the final level.
+ */
+export function classify(
+  ruleset: PreparedRuleset,
+  call: CallEvent,
+  context?: EvaluationContext,
+  fired?: Set<string>,
+): Classification {
+  const facts = buildFacts(ruleset.facts, call, context);
+
+  // Categories: the sum of the weights of the rules that fire.
+  const n = ruleset.categories.length;
+  const scores = new Float64Array(n);
+  const evidence: Evidence[][] = Array.from({ length: n }, () => []);
+  for (const r of ruleset.categoryRules) {
+    const o = run(r.when, facts, false);
+    if (!o.fired) continue;
+    fired?.add(r.id);
+    scores[r.category]! += r.weight;
+    evidence[r.category]!.push(...evidenceOf(r.id, r.reason, o.items));
+  }
+  const categories: Classification['categories'] = [];
+  for (let i = 0; i < n; i++) {
+    const c = ruleset.categories[i]!;
+    const score = Math.round(scores[i]! * 1000) / 1000;
+    if (score + 1e-9 < c.threshold) continue;
+    if (c.unless && run(c.unless, facts, false).fired) continue;
+    categories.push({ category: c.id, score, evidence: evidence[i]! });
+  }
+  // Highest score first; ties keep the order the categories are defined in.
+  categories.sort((a, b) => b.score - a.score);
+
+  // Gate: the most cautious level of the gate rules that fire.
+  let severity = -1;
+  const gateFired: Array<{ severity: number; reason: GateReason }> = [];
+  for (const r of ruleset.gateRules) {
+    const o = run(r.when, facts, r.severity > 0);
+    if (!o.fired) continue;
+    fired?.add(r.id);
+    severity = Math.max(severity, r.severity);
+    const first = o.items[0];
+    const reason = o.failed ? `${r.reason} (the rule failed to evaluate; treated as true)` : r.reason;
+    gateFired.push({
+      severity: r.severity,
+      reason: {
+        ruleId: r.id,
+        reason,
+        ...(first ? { field: first.field, ...(first.text !== undefined ? { text: first.text } : {}) } : {}),
+      },
+    });
+  }
+  let reasons = gateFired.filter((f) => f.severity === severity).map((f) => f.reason);
+  if (severity < 0) {
+    severity = 1;
+    reasons = [{ ruleId: 'engine.no-gate-rule', reason: 'No gate rule decided; the cautious default applies' }];
+  }
+  // Whatever the rules say, civilian_ok needs every required screening answer to be "no".
+  const unanswered = ruleset.requireForCivilian.filter((k) => facts.screening[k] !== 'no');
+  if (severity === 0 && unanswered.length > 0) {
+    severity = 1;
+    reasons = unanswered.map((k) => ({
+      ruleId: 'engine.screening-incomplete',
+      reason: `Screening for ${k} is not "no"; civilian_ok needs it`,
+      field: `screening.${k}`,
+      text: facts.screening[k],
+    }));
+  }
+
+  // Screening questions for the unknowns that block civilian_ok (or that a rule asks for).
+  const screeningQuestions: Classification['screeningQuestions'] = [];
+  for (const q of ruleset.questions) {
+    const ask = q.when
+      ? run(q.when, facts, true).fired
+      : ruleset.requireForCivilian.includes(q.key) && facts.screening[q.key] === 'unknown';
+    if (ask) screeningQuestions.push({ key: q.key, question: q.question, settles: q.settles });
+  }
+
+  const emsReasons: Classification['ems']['reasons'] = [];
+  for (const r of ruleset.emsRules) {
+    // An EMS rule that fails is treated as firing: sending EMS needlessly is the safe error.
+    if (!run(r.when, facts, true).fired) continue;
+    fired?.add(r.id);
+    emsReasons.push({ ruleId: r.id, reason: r.reason });
+  }
+
+  return {
+    rulesVersion: ruleset.version,
+    categories,
+    gate: { value: GATE_VALUES[severity]!, reasons },
+    screeningQuestions,
+    ems: { needed: emsReasons.length > 0, reasons: emsReasons },
+  };
+}

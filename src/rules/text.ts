@@ -1,0 +1,677 @@
+/**
+ * Text matching for CAD narratives: normalization, CAD abbreviations, one token trie for every
+ * lexicon of a rule set, NegEx-style negation and uncertainty, and who a mention is about.
+ *
+ * The whole rule set's vocabulary (lexicon terms and the negation/attribution triggers) is
+ * compiled into ONE trie over normalized tokens, walked once per text; the rule conditions then
+ * only look results up. Negation follows NegEx (Chapman et al. 2001): a trigger negates the terms
+ * that start within a window after it (or end before a post-trigger), the scope ends at a
+ * terminator ("but", a sentence end), pseudo-triggers ("not only") negate nothing, and a listed
+ * term after "or"/"and"/a comma carries the negation on ("no pills or weapons").
+ */
+
+export interface Token {
+  /** Normalized text: lower case, no diacritics, abbreviations expanded; punctuation as itself. */
+  t: string;
+  /** Offsets of the original text this token came from (an expansion shares its source's). */
+  start: number;
+  end: number;
+  punct: boolean;
+}
+
+/** Hard breaks: a negation scope or a reporter clause never crosses one. `|` stands for " / ", " - ", "**". */
+const HARD_BREAKS = new Set(['.', '?', '!', ';', ':', '|']);
+/** Soft list separators: a negation scope continues through them only into a listed term. */
+const LIST_SEPARATORS = new Set([',', '/', '&']);
+
+/** Words after which an anchor ("RP") is not the subject of a new clause. */
+const NOT_CLAUSE_START = new Set(['per', 'by', 'to', 'told', 'tells', 'with', 'from', 'for', 'asked', 'than', 'the', 'of', 'about', 'at', 'like']);
+
+const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/uy;
+const SLASH_COMPOUND = /[\p{L}]{1,3}\/[\p{L}]{0,3}(?![\p{L}\p{N}])/uy;
+
+function fold(s: string): string {
+  // NFKD + dropping combining marks makes "café" and "cafe" the same token.
+  const lower = s.toLowerCase();
+  // eslint-disable-next-line no-control-regex
+  return /[^\u0000-\u007f]/.test(lower) ? lower.normalize('NFKD').replace(/\p{M}/gu, '') : lower;
+}
+
+/**
+ * Splits text into word and punctuation tokens. Possessive "'s" becomes its own token (so "RP'S
+ * HUSBAND" is not about the RP); other apostrophes vanish ("CAN'T" = "cant"); a hyphen inside a
+ * word splits it ("NON-VIOLENT" = "non violent"); `abbrevKeys` lets slash abbreviations such as
+ * "W/" or "Y/O" stay one token.
+ */
+export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[] {
+  const out: Token[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+      continue;
+    }
+    SLASH_COMPOUND.lastIndex = i;
+    const sc = SLASH_COMPOUND.exec(text);
+    if (sc && abbrevKeys.has(fold(sc[0]))) {
+      out.push({ t: fold(sc[0]), start: i, end: i + sc[0].length, punct: false });
+      i += sc[0].length;
+      continue;
+    }
+    WORD.lastIndex = i;
+    const w = WORD.exec(text);
+    if (w) {
+      const raw = w[0];
+      const apos = raw.search(/['’]/);
+      if (apos > 0 && /^['’]s$/i.test(raw.slice(apos))) {
+        out.push({ t: fold(raw.slice(0, apos)), start: i, end: i + apos, punct: false });
+        out.push({ t: "'s", start: i + apos, end: i + raw.length, punct: false });
+      } else {
+        out.push({ t: fold(raw.replace(/['’]/g, '')), start: i, end: i + raw.length, punct: false });
+      }
+      i += raw.length;
+      continue;
+    }
+    const prevSpace = i === 0 || /\s/.test(text[i - 1]!);
+    const nextSpace = i + 1 >= n || /\s/.test(text[i + 1]!);
+    if (c === '*' && text[i + 1] === '*') {
+      let j = i;
+      while (text[j] === '*') j++;
+      out.push({ t: '|', start: i, end: j, punct: true });
+      i = j;
+      continue;
+    }
+    if (c === '/' || c === '-' || c === '–' || c === '—') {
+      if (c !== '/' && !(prevSpace || nextSpace)) {
+        i++; // a hyphen inside a word ("I-95", "NON-VIOLENT") just separates words
+        continue;
+      }
+      // " / " and " - " separate narrative entries; "SI/HI" is a list.
+      const t = prevSpace && nextSpace ? '|' : c === '/' ? '/' : '|';
+      out.push({ t, start: i, end: i + 1, punct: true });
+      i++;
+      continue;
+    }
+    if ('.,;:?!&'.includes(c)) {
+      out.push({ t: c === '!' ? '.' : c, start: i, end: i + 1, punct: true });
+    }
+    i++;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Term patterns
+
+export type PatternElement =
+  | { k: 'w'; t: string }
+  | { k: 'p'; t: string }
+  | { k: 'g'; n: number };
+
+/**
+ * Parses the term syntax into its variants (sequences of word, prefix and gap elements). Groups
+ * nest: `kill (himself|herself|end (it|it all))`. Words go through `normalizeWord` (tokenization
+ * and abbreviation expansion), so a term may be written in CAD shorthand or in full. Throws an
+ * Error with a readable message on bad syntax.
+ */
+export function parseTerm(term: string, normalizeWord: (w: string) => string[], maxVariants = 50_000): PatternElement[][] {
+  const s = term.trim();
+  if (s === '') throw new Error('empty term');
+  let i = 0;
+  const fail = (msg: string): never => {
+    throw new Error(`${msg} in term "${term}"`);
+  };
+  const product = (a: PatternElement[][], b: PatternElement[][]) => {
+    const out: PatternElement[][] = [];
+    for (const x of a) for (const y of b) out.push([...x, ...y]);
+    if (out.length > maxVariants) fail(`more than ${maxVariants} variants`);
+    return out;
+  };
+  // sequence := item* ; stops at "|" or ")"
+  const sequence = (): PatternElement[][] => {
+    let variants: PatternElement[][] = [[]];
+    while (i < s.length) {
+      const c = s[i]!;
+      if (/\s/.test(c)) {
+        i++;
+      } else if (c === '|' || c === ')') {
+        break;
+      } else if (c === '(') {
+        i++;
+        const alts: PatternElement[][] = [];
+        for (;;) {
+          alts.push(...sequence());
+          if (s[i] === '|') {
+            i++;
+            continue;
+          }
+          if (s[i] !== ')') fail('unbalanced "("');
+          i++;
+          break;
+        }
+        if (s[i] === '?') {
+          alts.push([]);
+          i++;
+        }
+        variants = product(variants, alts);
+      } else if (c === '~') {
+        const m = /^~(\d*)/.exec(s.slice(i))!;
+        const n = m[1] ? Number(m[1]) : 3;
+        if (n < 1 || n > 8) fail(`gap "~${m[1]}" must skip 1 to 8 words`);
+        variants = variants.map((v) => [...v, { k: 'g', n }]);
+        i += m[0].length;
+      } else {
+        let j = i;
+        while (j < s.length && !/[\s()|~]/.test(s[j]!)) j++;
+        const word = s.slice(i, j);
+        i = j;
+        if (word === '?') fail('"?" must follow ")"');
+        const prefix = word.endsWith('*');
+        const toks = normalizeWord(prefix ? word.slice(0, -1) : word);
+        if (toks.length === 0) fail(`"${word}" has no letters or digits`);
+        const els: PatternElement[] = toks.map((t, k) =>
+          prefix && k === toks.length - 1 ? { k: 'p', t } : { k: 'w', t },
+        );
+        variants = variants.map((v) => [...v, ...els]);
+      }
+    }
+    return variants;
+  };
+  const variants = sequence();
+  if (i < s.length) fail(s[i] === ')' ? 'unbalanced ")"' : '"|" outside parentheses');
+  for (const v of variants) {
+    if (!v.some((e) => e.k !== 'g')) fail('no words');
+    if (v[0]!.k === 'g' || v[v.length - 1]!.k === 'g') fail('a gap at the start or end');
+  }
+  return variants;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trie
+
+interface TrieNode {
+  next: Map<string, TrieNode>;
+  prefixes: Array<[string, TrieNode]>;
+  gaps: Array<[number, TrieNode]>;
+  out: number[];
+}
+
+const newNode = (): TrieNode => ({ next: new Map(), prefixes: [], gaps: [], out: [] });
+
+/** What a pattern in the trie stands for: a content lexicon, or a negation/attribution trigger. */
+export type PatternKind =
+  | 'content'
+  | 'exception'
+  | 'pre'
+  | 'post'
+  | 'uncertain'
+  | 'pseudo'
+  | 'terminator'
+  | 'conjunction'
+  | 'anchor'
+  | 'callerAnchor'
+  | 'verb';
+
+export interface PatternInfo {
+  kind: PatternKind;
+  /** Lexicon index for content patterns, -1 otherwise. */
+  lex: number;
+}
+
+export interface RawMatch {
+  pattern: number;
+  startTok: number;
+  /** Exclusive. */
+  endTok: number;
+}
+
+export interface MatcherSettings {
+  abbreviations: Record<string, string>;
+  window: number;
+}
+
+/**
+ * The compiled matcher of a rule set. Build it with {@link MatcherBuilder}; then {@link analyze}
+ * a text once per call.
+ */
+export class Matcher {
+  readonly root: TrieNode;
+  readonly patterns: PatternInfo[];
+  readonly abbrev: Map<string, string[]>;
+  readonly abbrevKeys: Set<string>;
+  readonly window: number;
+  /** Words of the vocabulary, for typo repair. */
+  readonly vocab: Set<string>;
+  /** Deletion variant -> vocabulary word ("talkng" -> "talking"). */
+  readonly deletions: Map<string, string>;
+  /** Repaired-token cache; only ever maps a token to the same answer, so output stays deterministic. */
+  private readonly repairCache = new Map<string, string>();
+
+  constructor(
+    root: TrieNode,
+    patterns: PatternInfo[],
+    abbrev: Map<string, string[]>,
+    window: number,
+    vocab: Set<string>,
+  ) {
+    this.root = root;
+    this.patterns = patterns;
+    this.abbrev = abbrev;
+    this.abbrevKeys = new Set(abbrev.keys());
+    this.window = window;
+    this.vocab = vocab;
+    this.deletions = new Map();
+    const ambiguous = new Set<string>();
+    for (const w of vocab) {
+      if (w.length < 6 || /\d/.test(w)) continue;
+      for (let i = 0; i < w.length; i++) {
+        const d = w.slice(0, i) + w.slice(i + 1);
+        if (vocab.has(d)) continue;
+        const prev = this.deletions.get(d);
+        if (prev !== undefined && prev !== w) ambiguous.add(d);
+        else this.deletions.set(d, w);
+      }
+    }
+    for (const d of ambiguous) this.deletions.delete(d);
+  }
+
+  /**
+   * Repairs a one-letter typo against the vocabulary (a dropped letter, "TALKNG", or an extra
+   * one, "PAVILLION") for words of 6+ letters; anything else is left alone.
+   */
+  private repair(t: string): string {
+    if (t.length < 5 || this.vocab.has(t)) return t;
+    const cached = this.repairCache.get(t);
+    if (cached !== undefined) return cached;
+    let fixed = t;
+    if (!/\d/.test(t)) {
+      const byDeletion = this.deletions.get(t);
+      if (byDeletion !== undefined) fixed = byDeletion;
+      else if (t.length >= 7) {
+        for (let i = 0; i < t.length; i++) {
+          const d = t.slice(0, i) + t.slice(i + 1);
+          if (this.vocab.has(d)) {
+            fixed = d;
+            break;
+          }
+        }
+      }
+    }
+    if (this.repairCache.size > 50_000) this.repairCache.clear();
+    this.repairCache.set(t, fixed);
+    return fixed;
+  }
+
+  /** Tokenizes, expands abbreviations and repairs typos. */
+  normalize(text: string): Token[] {
+    const raw = tokenize(text, this.abbrevKeys);
+    const out: Token[] = [];
+    for (const tok of raw) {
+      if (tok.punct) {
+        out.push(tok);
+        continue;
+      }
+      const exp = this.abbrev.get(tok.t);
+      if (exp) {
+        for (const t of exp) out.push({ t, start: tok.start, end: tok.end, punct: false });
+      } else {
+        out.push(tok.t === "'s" ? tok : { ...tok, t: this.repair(tok.t) });
+      }
+    }
+    return out;
+  }
+
+  /** Every pattern occurrence in the tokens, deduplicated, in order of start. */
+  scan(tokens: Token[]): RawMatch[] {
+    const found: RawMatch[] = [];
+    const seen = new Set<number>();
+    const n = tokens.length;
+    const stack: Array<[TrieNode, number]> = [];
+    for (let s = 0; s < n; s++) {
+      if (tokens[s]!.punct) continue;
+      stack.push([this.root, s]);
+      while (stack.length > 0) {
+        const [node, pos] = stack.pop()!;
+        if (node.out.length > 0 && pos > s) {
+          for (const p of node.out) {
+            // One key per (pattern, end) for this start: several trie paths can reach one match.
+            const key = p * 65_536 + pos;
+            if (!seen.has(key)) {
+              seen.add(key);
+              found.push({ pattern: p, startTok: s, endTok: pos });
+            }
+          }
+        }
+        if (pos >= n) continue;
+        const tok = tokens[pos]!;
+        if (tok.punct) continue;
+        const child = node.next.get(tok.t);
+        if (child) stack.push([child, pos + 1]);
+        for (const [prefix, pnode] of node.prefixes) if (tok.t.startsWith(prefix)) stack.push([pnode, pos + 1]);
+        for (const [max, gnode] of node.gaps) {
+          // A gap skips 0..max words of the same clause; the element after it matches next.
+          for (let k = 0; k <= max && pos + k < n; k++) {
+            if (k > 0 && tokens[pos + k - 1]!.punct) break;
+            stack.push([gnode, pos + k]);
+          }
+        }
+      }
+      seen.clear();
+    }
+    return found;
+  }
+}
+
+/** Collects patterns and builds the one trie of a rule set. */
+export class MatcherBuilder {
+  private readonly root = newNode();
+  private readonly patterns: PatternInfo[] = [];
+  private readonly abbrev = new Map<string, string[]>();
+  private readonly vocab = new Set<string>();
+  private readonly window: number;
+
+  constructor(settings: MatcherSettings) {
+    this.window = settings.window;
+    const keys = new Set(Object.keys(settings.abbreviations).map((k) => fold(k)));
+    for (const [k, v] of Object.entries(settings.abbreviations)) {
+      const expansion = tokenize(v, keys)
+        .filter((t) => !t.punct)
+        .map((t) => t.t);
+      if (expansion.length > 0) this.abbrev.set(fold(k), expansion);
+    }
+  }
+
+  /** Normalizes one word of a term the way narratives are normalized. */
+  readonly normalizeWord = (w: string): string[] => {
+    const keys = new Set(this.abbrev.keys());
+    const out: string[] = [];
+    for (const tok of tokenize(w, keys)) {
+      if (tok.punct) continue;
+      out.push(...(this.abbrev.get(tok.t) ?? [tok.t]));
+    }
+    return out;
+  };
+
+  /** Adds a term; returns its pattern id. Throws on bad term syntax. */
+  add(term: string, info: PatternInfo): number {
+    const variants = parseTerm(term, this.normalizeWord);
+    const id = this.patterns.length;
+    this.patterns.push(info);
+    for (const v of variants) {
+      let node = this.root;
+      for (let i = 0; i < v.length; i++) {
+        const el = v[i]!;
+        if (el.k === 'w') {
+          this.vocab.add(el.t);
+          let child = node.next.get(el.t);
+          if (!child) node.next.set(el.t, (child = newNode()));
+          node = child;
+        } else if (el.k === 'p') {
+          let entry = node.prefixes.find(([p]) => p === el.t);
+          if (!entry) node.prefixes.push((entry = [el.t, newNode()]));
+          node = entry[1];
+        } else {
+          let entry = node.gaps.find(([g]) => g === el.n);
+          if (!entry) node.gaps.push((entry = [el.n, newNode()]));
+          node = entry[1];
+        }
+      }
+      if (!node.out.includes(id)) node.out.push(id);
+    }
+    return id;
+  }
+
+  build(): Matcher {
+    return new Matcher(this.root, this.patterns, this.abbrev, this.window, this.vocab);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Analysis: negation, uncertainty and attribution
+
+export const AFFIRMED = 0;
+export const NEGATED = 1;
+export const UNCERTAIN = 2;
+export type Polarity = typeof AFFIRMED | typeof NEGATED | typeof UNCERTAIN;
+
+/** One mention of a lexicon in a text, with what the text says about it. */
+export interface Mention {
+  lex: number;
+  startTok: number;
+  endTok: number;
+  /** Offsets in the original text. */
+  start: number;
+  end: number;
+  /** The normalized words matched; two mentions with the same key are the same statement. */
+  key: string;
+  polarity: Polarity;
+  /** False when the mention sits in a clause about the reporting party, not the subject. */
+  subject: boolean;
+  /** True when a later mention with the same words negates this one (a correction). */
+  superseded: boolean;
+}
+
+export interface AnalyzedText {
+  tokens: Token[];
+  mentions: Mention[];
+  /** Character ranges [start, end) of clauses about the reporting party. */
+  reporterSpans: Array<[number, number]>;
+}
+
+/**
+ * Finds every lexicon mention in `text` and decides, for each, whether it is affirmed, negated
+ * or uncertain, and whether it is about the subject. `callerIsSubject` turns off the
+ * caller anchors ("CALLER STATES SHE WANTS TO DIE" is about the subject when she calls herself).
+ */
+export function analyze(m: Matcher, text: string, callerIsSubject: boolean): AnalyzedText {
+  const tokens = m.normalize(text);
+  const raw = m.scan(tokens);
+  const n = tokens.length;
+  const content: RawMatch[] = [];
+  const triggers: RawMatch[] = [];
+  const exceptions: RawMatch[] = [];
+  for (const r of raw) {
+    const kind = m.patterns[r.pattern]!.kind;
+    (kind === 'content' ? content : kind === 'exception' ? exceptions : triggers).push(r);
+  }
+  // A lexicon's exception phrase cancels the lexicon's matches it overlaps ("hit her head").
+  if (exceptions.length > 0) {
+    const overlapsException = (c: RawMatch) =>
+      exceptions.some(
+        (e) =>
+          m.patterns[e.pattern]!.lex === m.patterns[c.pattern]!.lex && e.startTok < c.endTok && c.startTok < e.endTok,
+      );
+    for (let i = content.length - 1; i >= 0; i--) if (overlapsException(content[i]!)) content.splice(i, 1);
+  }
+
+  // A content match keeps only its longest form per lexicon and start ("suicidal ideation", not
+  // also "suicidal"), and is dropped when a longer match of the same lexicon covers it.
+  content.sort((a, b) => a.startTok - b.startTok || b.endTok - a.endTok);
+  const kept: RawMatch[] = [];
+  for (const c of content) {
+    const lex = m.patterns[c.pattern]!.lex;
+    const covered = kept.some(
+      (k) => m.patterns[k.pattern]!.lex === lex && k.startTok <= c.startTok && k.endTok >= c.endTok,
+    );
+    if (!covered) kept.push(c);
+  }
+
+  // Per-token trigger marks. A trigger inside a pseudo-trigger ("not only") or inside a content
+  // term that contains it ("nowhere to go", "not eating") is no trigger.
+  const startsContent = new Uint8Array(n + 1);
+  for (const c of kept) startsContent[c.startTok] = 1;
+  const blocked = new Uint8Array(n + 1);
+  for (const t of triggers) {
+    if (m.patterns[t.pattern]!.kind === 'pseudo') for (let i = t.startTok; i < t.endTok; i++) blocked[i] = 1;
+  }
+  const insideContent = (t: RawMatch) => kept.some((c) => c.startTok <= t.startTok && c.endTok >= t.endTok);
+
+  const preAt: Array<RawMatch | undefined> = new Array(n);
+  const kindAt: Array<PatternKind | undefined> = new Array(n);
+  const post: RawMatch[] = [];
+  const anchors: RawMatch[] = [];
+  const verbStart = new Uint8Array(n + 1);
+  const termStart = new Uint8Array(n + 1);
+  const conjAt: Array<number | undefined> = new Array(n);
+  for (const t of triggers) {
+    const kind = m.patterns[t.pattern]!.kind;
+    if (kind === 'pseudo') continue;
+    if (kind === 'anchor' || kind === 'callerAnchor') {
+      if (kind === 'callerAnchor' && callerIsSubject) continue;
+      if (tokens[t.endTok]?.t === "'s") continue; // "RP'S HUSBAND" is about the husband
+      // "HIGH ON K2 PER RP", "TOLD RP": the RP as a source or an object starts no clause about the RP.
+      const before = tokens[t.startTok - 1];
+      if (before && !before.punct && NOT_CLAUSE_START.has(before.t)) continue;
+      anchors.push(t);
+      continue;
+    }
+    if (kind === 'verb') {
+      verbStart[t.startTok] = 1;
+      continue;
+    }
+    if (kind === 'terminator') {
+      termStart[t.startTok] = 1;
+      continue;
+    }
+    if (kind === 'conjunction') {
+      conjAt[t.startTok] = Math.max(conjAt[t.startTok] ?? 0, t.endTok);
+      continue;
+    }
+    if (blocked[t.startTok] || insideContent(t)) continue;
+    if (kind === 'post') {
+      post.push(t);
+      continue;
+    }
+    // pre or uncertain: the longest trigger at a start wins ("not sure" over "not").
+    const prev = preAt[t.startTok];
+    if (!prev || t.endTok > prev.endTok) {
+      preAt[t.startTok] = t;
+      kindAt[t.startTok] = kind;
+    }
+  }
+
+  const polarity = new Uint8Array(kept.length); // per kept content match
+  const contentStartingAt = new Map<number, number[]>();
+  kept.forEach((c, i) => {
+    const arr = contentStartingAt.get(c.startTok);
+    if (arr) arr.push(i);
+    else contentStartingAt.set(c.startTok, [i]);
+  });
+  const mark = (i: number, p: Polarity) => {
+    // Negation outranks uncertainty: "UNK IF ... NO WEAPONS" stays negated.
+    if (polarity[i] === NEGATED) return;
+    polarity[i] = p;
+  };
+
+  // Forward scopes of pre-triggers.
+  for (let s = 0; s < n; s++) {
+    const trig = preAt[s];
+    if (!trig) continue;
+    const p: Polarity = kindAt[s] === 'uncertain' ? UNCERTAIN : NEGATED;
+    let pos = trig.endTok;
+    let words = 0;
+    while (pos < n) {
+      const tok = tokens[pos]!;
+      if (tok.punct && HARD_BREAKS.has(tok.t)) break;
+      if (termStart[pos]) break;
+      if (pos !== trig.endTok && preAt[pos]) break;
+      const conjEnd = conjAt[pos];
+      if ((tok.punct && LIST_SEPARATORS.has(tok.t)) || conjEnd !== undefined) {
+        // Continue only into a listed term: "no pills or weapons", "NEG weapons, violence".
+        let next = conjEnd ?? pos + 1;
+        while (next < n && tokens[next]!.punct && LIST_SEPARATORS.has(tokens[next]!.t)) next++;
+        if (!startsContent[next]) break;
+        pos = next;
+        words = 0;
+        continue;
+      }
+      const here = contentStartingAt.get(pos);
+      if (here) {
+        let end = pos + 1;
+        for (const i of here) {
+          mark(i, p);
+          end = Math.max(end, kept[i]!.endTok);
+        }
+        pos = end;
+        words++;
+        continue;
+      }
+      if (!tok.punct) words++;
+      if (words >= m.window) break;
+      pos++;
+    }
+  }
+
+  // Backward scopes of post-triggers ("SI DENIED", "ETOH NEG").
+  for (const t of post) {
+    let pos = t.startTok - 1;
+    let words = 0;
+    while (pos >= 0 && words < 3) {
+      const tok = tokens[pos]!;
+      if (tok.punct && (HARD_BREAKS.has(tok.t) || tok.t === ',')) break;
+      kept.forEach((c, i) => {
+        if (c.endTok === pos + 1) mark(i, NEGATED);
+      });
+      if (!tok.punct) words++;
+      pos--;
+    }
+  }
+
+  // "HAS BEEN DRINKING?" — a question mark right after a term leaves it unsettled.
+  kept.forEach((c, i) => {
+    if (tokens[c.endTok]?.t === '?' && polarity[i] === AFFIRMED) polarity[i] = UNCERTAIN;
+  });
+
+  // Clauses about the reporting party: from an anchor ("RP") to a reporting verb ("ADV") or the
+  // end of the sentence, at most 15 words. Mentions there describe the RP, not the subject.
+  const aboutReporter = new Uint8Array(n + 1);
+  const reporterSpans: Array<[number, number]> = [];
+  for (const a of anchors) {
+    let words = 0;
+    let last = a.endTok - 1;
+    for (let pos = a.endTok; pos < n && words < 15; pos++) {
+      const tok = tokens[pos]!;
+      if (tok.punct && HARD_BREAKS.has(tok.t)) break;
+      if (verbStart[pos]) break;
+      aboutReporter[pos] = 1;
+      last = pos;
+      if (!tok.punct) words++;
+    }
+    reporterSpans.push([tokens[a.startTok]!.start, tokens[last]!.end]);
+  }
+
+  const mentions: Mention[] = kept.map((c, i) => {
+    const first = tokens[c.startTok]!;
+    const last = tokens[c.endTok - 1]!;
+    let key = '';
+    for (let k = c.startTok; k < c.endTok; k++) key += (k > c.startTok ? ' ' : '') + tokens[k]!.t;
+    return {
+      lex: m.patterns[c.pattern]!.lex,
+      startTok: c.startTok,
+      endTok: c.endTok,
+      start: first.start,
+      end: last.end,
+      key,
+      polarity: polarity[i] as Polarity,
+      subject: aboutReporter[c.startTok] === 0,
+      superseded: false,
+    };
+  });
+
+  // Corrections: "CALLED IN AS AN OD - ... NOT AN OD" — a later negation of the same words
+  // supersedes the earlier affirmation.
+  for (let i = 0; i < mentions.length; i++) {
+    const a = mentions[i]!;
+    if (a.polarity !== AFFIRMED) continue;
+    for (let j = i + 1; j < mentions.length; j++) {
+      const b = mentions[j]!;
+      if (b.lex === a.lex && b.key === a.key && b.polarity === NEGATED && b.startTok > a.startTok) {
+        a.superseded = true;
+        break;
+      }
+    }
+  }
+  return { tokens, mentions, reporterSpans };
+}
