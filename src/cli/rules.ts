@@ -41,7 +41,11 @@ export const rulesCommands: Record<string, Command> = {
   'rules validate': {
     summary: 'Check a rules folder (default: rules/): prints file:line: [code] message per problem',
     async run(args) {
-      const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { codes: { type: 'boolean' } } });
+      const { positionals, values } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { codes: { type: 'boolean' } },
+      });
       if (values.codes) {
         for (const [code, what] of Object.entries(RULE_ERROR_CODES)) out(`${code}  ${what}`);
         return 0;
@@ -100,7 +104,11 @@ export const rulesCommands: Record<string, Command> = {
   'rules schema': {
     summary: 'Write the JSON Schemas of the rules formats to rules/schema/ (--check: fail if they differ)',
     async run(args) {
-      const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { check: { type: 'boolean' } } });
+      const { positionals, values } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { check: { type: 'boolean' } },
+      });
       const dir = join(positionals[0] ?? DEFAULT_RULES_DIR, SCHEMA_DIR);
       let stale = 0;
       await mkdir(dir, { recursive: true });
@@ -147,7 +155,8 @@ export const rulesCommands: Record<string, Command> = {
   },
 
   eval: {
-    summary: 'Score the rules on labelled cases (JSONL, shared/eval format): eval FILE [--rules DIR] [--json]',
+    summary:
+      'Score the rules on labelled cases (JSONL, shared/eval format): eval FILE [--rules DIR] [--json]',
     async run(args) {
       const { positionals, values } = parseArgs({
         args,
@@ -179,10 +188,14 @@ export const rulesCommands: Record<string, Command> = {
         return 0;
       }
       out(`rules ${rs.version} on ${report.cases} cases from ${file}\n`);
-      out(`${'category'.padEnd(20)} ${'precision'.padStart(9)} ${'recall'.padStart(7)} ${'F1'.padStart(6)} ${'support'.padStart(8)}`);
+      out(
+        `${'category'.padEnd(20)} ${'precision'.padStart(9)} ${'recall'.padStart(7)} ${'F1'.padStart(6)} ${'support'.padStart(8)}`,
+      );
       for (const [name, s] of Object.entries(report.categories)) {
         const mark = (REQUIRED_CATEGORIES as readonly string[]).includes(name) ? '' : ' (not in macro-F1)';
-        out(`${name.padEnd(20)} ${pct(s.precision).padStart(9)} ${pct(s.recall).padStart(7)} ${pct(s.f1).padStart(6)} ${String(s.support).padStart(8)}${mark}`);
+        out(
+          `${name.padEnd(20)} ${pct(s.precision).padStart(9)} ${pct(s.recall).padStart(7)} ${pct(s.f1).padStart(6)} ${String(s.support).padStart(8)}${mark}`,
+        );
       }
       out(`\nmacro-F1 (5 categories): ${pct(report.macroF1)}`);
       out(`gate accuracy:           ${pct(report.gateAccuracy)}`);

@@ -611,6 +611,15 @@ export function rulesVersion(rules: SourceFile[]): string {
  * reads nothing but its arguments.
  */
 export function compileRuleset(dir: string, rules: SourceFile[], tests: SourceFile[]): CompileResult {
+  const result = compileStages(dir, rules, tests);
+  // Report in reading order: by file, then line (stages find problems in their own order).
+  const order = (a: RuleDiagnostic, b: RuleDiagnostic) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line);
+  if (!result.ok) result.errors.sort(order);
+  else result.ruleset.warnings.sort(order);
+  return result;
+}
+
+function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[]): CompileResult {
   const diags: RuleDiagnostic[] = [];
   if (rules.length === 0) {
     diags.push({ code: 'ERR_RULES_MISSING', file: '.', line: 0, message: `no rules files (*.yaml) in ${dir}` });

@@ -20,10 +20,11 @@ interface Outcome {
 const NOT_FIRED: Outcome = { fired: false, items: [], failed: false };
 
 function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
-  if (c.prefilter) {
+  const pre = c.prefilter;
+  if (pre) {
     let hit = false;
-    for (const lex of c.prefilter) {
-      if (facts.hits[lex]) {
+    for (let i = 0; i < pre.length; i++) {
+      if (facts.hits[pre[i]!]) {
         hit = true;
         break;
       }
@@ -60,19 +61,26 @@ function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
 
 function fieldText(facts: Facts, path: string): string {
   let v: unknown = facts;
-  for (const part of path.split('.')) v = (v as Record<string, unknown> | undefined)?.[part];
+  const dot = path.indexOf('.');
+  // Paths are "variable" or "variable.field" (see compile.ts fieldPaths).
+  if (dot < 0) v = (facts as unknown as Record<string, unknown>)[path];
+  else v = ((facts as unknown as Record<string, Record<string, unknown>>)[path.slice(0, dot)] ?? {})[path.slice(dot + 1)];
   if (Array.isArray(v)) return v.join(', ');
   return String(v);
 }
 
+const sameItem = (a: TraceItem, b: TraceItem) =>
+  a.field === b.field && a.start === b.start && a.end === b.end && a.text === b.text;
+
 function evidenceOf(ruleId: string, reason: string, items: TraceItem[]): Evidence[] {
   if (items.length === 0) return [{ ruleId, field: 'call', reason }];
-  const seen = new Set<string>();
   const out: Evidence[] = [];
-  for (const it of items) {
-    const key = `${it.field}\0${it.start ?? ''}\0${it.end ?? ''}\0${it.text ?? ''}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    // A condition may match the same words twice (`a || b` over one lexicon): keep one.
+    let dup = false;
+    for (let j = 0; j < i && !dup; j++) dup = sameItem(items[j]!, it);
+    if (dup) continue;
     out.push({
       ruleId,
       field: it.field,

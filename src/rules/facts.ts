@@ -6,7 +6,7 @@
  */
 import type { CallEvent, ScreeningAnswer } from '../domain/call-event.ts';
 import { SCREENING_KEYS } from '../domain/call-event.ts';
-import { AFFIRMED, analyze, type Matcher, type Mention } from './text.ts';
+import { AFFIRMED, analyze, type AnalyzedText, type Matcher, type Mention } from './text.ts';
 
 /** One piece of evidence a fact function records while a condition is evaluated. */
 export interface TraceItem {
@@ -184,6 +184,24 @@ function screeningOf(call: CallEvent): ScreeningFacts {
   return s;
 }
 
+/**
+ * Call-type codes and descriptions come from a short list per agency, so their analysis is cached
+ * per rule set (keyed by text; the analysis is a pure function of it, so results never change).
+ */
+const callTypeCache = new WeakMap<FactSources, Map<string, AnalyzedText>>();
+
+function analyzeCached(src: FactSources, text: string): AnalyzedText {
+  let cache = callTypeCache.get(src);
+  if (!cache) callTypeCache.set(src, (cache = new Map()));
+  let hit = cache.get(text);
+  if (!hit) {
+    hit = analyze(src.matcher, text, true);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(text, hit);
+  }
+  return hit;
+}
+
 /** Builds the facts of one call; runs the matcher once over the narrative and the call type. */
 export function buildFacts(src: FactSources, call: CallEvent, context?: EvaluationContext): Facts {
   const trace: Trace = { items: null };
@@ -200,8 +218,8 @@ export function buildFacts(src: FactSources, call: CallEvent, context?: Evaluati
   const description = call.callType.description ?? '';
   const codeLex = new Set(src.codeIndex.get(code.toUpperCase()) ?? []);
   for (const l of codeLex) hits[l] = 1;
-  const codeAnalyzed = analyze(src.matcher, code, true);
-  const descAnalyzed = analyze(src.matcher, description, true);
+  const codeAnalyzed = analyzeCached(src, code);
+  const descAnalyzed = analyzeCached(src, description);
   for (const m of codeAnalyzed.mentions) if (m.polarity === AFFIRMED) hits[m.lex] = 1;
   for (const m of descAnalyzed.mentions) if (m.polarity === AFFIRMED) hits[m.lex] = 1;
   const callType = new CallTypeFacts(

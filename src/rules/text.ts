@@ -27,14 +27,15 @@ const LIST_SEPARATORS = new Set([',', '/', '&']);
 /** Words after which an anchor ("RP") is not the subject of a new clause. */
 const NOT_CLAUSE_START = new Set(['per', 'by', 'to', 'told', 'tells', 'with', 'from', 'for', 'asked', 'than', 'the', 'of', 'about', 'at', 'like']);
 
-const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/uy;
 const SLASH_COMPOUND = /[\p{L}]{1,3}\/[\p{L}]{0,3}(?![\p{L}\p{N}])/uy;
 
 function fold(s: string): string {
-  // NFKD + dropping combining marks makes "café" and "cafe" the same token.
   const lower = s.toLowerCase();
-  // eslint-disable-next-line no-control-regex
-  return /[^\u0000-\u007f]/.test(lower) ? lower.normalize('NFKD').replace(/\p{M}/gu, '') : lower;
+  for (let i = 0; i < lower.length; i++) {
+    // NFKD + dropping combining marks makes "café" and "cafe" the same token.
+    if (lower.charCodeAt(i) > 127) return lower.normalize('NFKD').replace(/\p{M}/gu, '');
+  }
+  return lower;
 }
 
 /**
@@ -47,59 +48,85 @@ export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[]
   const out: Token[] = [];
   const n = text.length;
   let i = 0;
+  let nextSlash = text.indexOf('/');
   while (i < n) {
-    const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+    const code = text.charCodeAt(i);
+    if (code === 32 || code === 9 || code === 10 || code === 13) {
       i++;
       continue;
     }
-    SLASH_COMPOUND.lastIndex = i;
-    const sc = SLASH_COMPOUND.exec(text);
-    if (sc && abbrevKeys.has(fold(sc[0]))) {
-      out.push({ t: fold(sc[0]), start: i, end: i + sc[0].length, punct: false });
-      i += sc[0].length;
-      continue;
-    }
-    WORD.lastIndex = i;
-    const w = WORD.exec(text);
-    if (w) {
-      const raw = w[0];
-      const apos = raw.search(/['’]/);
-      if (apos > 0 && /^['’]s$/i.test(raw.slice(apos))) {
-        out.push({ t: fold(raw.slice(0, apos)), start: i, end: i + apos, punct: false });
-        out.push({ t: "'s", start: i + apos, end: i + raw.length, punct: false });
-      } else {
-        out.push({ t: fold(raw.replace(/['’]/g, '')), start: i, end: i + raw.length, punct: false });
+    if (isWordChar(text, i)) {
+      // A slash abbreviation ("W/", "Y/O") is one token; try it only when a "/" is near.
+      if (nextSlash >= 0 && nextSlash < i) nextSlash = text.indexOf('/', i);
+      if (nextSlash > i && nextSlash <= i + 3) {
+        SLASH_COMPOUND.lastIndex = i;
+        const sc = SLASH_COMPOUND.exec(text);
+        if (sc && abbrevKeys.has(fold(sc[0]))) {
+          out.push({ t: fold(sc[0]), start: i, end: i + sc[0].length, punct: false });
+          i += sc[0].length;
+          continue;
+        }
       }
-      i += raw.length;
+      let j = i + 1;
+      while (j < n && isWordChar(text, j)) j++;
+      const c = text[j];
+      if ((c === "'" || c === '’') && j + 1 < n && isWordChar(text, j + 1)) {
+        let k = j + 2;
+        while (k < n && isWordChar(text, k)) k++;
+        const suffix = text.slice(j + 1, k);
+        if (suffix === 's' || suffix === 'S') {
+          out.push({ t: fold(text.slice(i, j)), start: i, end: j, punct: false });
+          out.push({ t: "'s", start: j, end: k, punct: false });
+        } else {
+          out.push({ t: fold(text.slice(i, j) + suffix), start: i, end: k, punct: false });
+        }
+        i = k;
+        continue;
+      }
+      out.push({ t: fold(text.slice(i, j)), start: i, end: j, punct: false });
+      i = j;
       continue;
     }
-    const prevSpace = i === 0 || /\s/.test(text[i - 1]!);
-    const nextSpace = i + 1 >= n || /\s/.test(text[i + 1]!);
-    if (c === '*' && text[i + 1] === '*') {
+    const ch = text[i]!;
+    const prevSpace = i === 0 || isSpace(text.charCodeAt(i - 1));
+    const nextSpace = i + 1 >= n || isSpace(text.charCodeAt(i + 1));
+    if (ch === '*' && text[i + 1] === '*') {
       let j = i;
       while (text[j] === '*') j++;
       out.push({ t: '|', start: i, end: j, punct: true });
       i = j;
       continue;
     }
-    if (c === '/' || c === '-' || c === '–' || c === '—') {
-      if (c !== '/' && !(prevSpace || nextSpace)) {
+    if (ch === '/' || ch === '-' || ch === '–' || ch === '—') {
+      if (ch !== '/' && !(prevSpace || nextSpace)) {
         i++; // a hyphen inside a word ("I-95", "NON-VIOLENT") just separates words
         continue;
       }
       // " / " and " - " separate narrative entries; "SI/HI" is a list.
-      const t = prevSpace && nextSpace ? '|' : c === '/' ? '/' : '|';
+      const t = prevSpace && nextSpace ? '|' : ch === '/' ? '/' : '|';
       out.push({ t, start: i, end: i + 1, punct: true });
       i++;
       continue;
     }
-    if ('.,;:?!&'.includes(c)) {
-      out.push({ t: c === '!' ? '.' : c, start: i, end: i + 1, punct: true });
+    if ('.,;:?!&'.includes(ch)) {
+      out.push({ t: ch === '!' ? '.' : ch, start: i, end: i + 1, punct: true });
     }
     i++;
   }
   return out;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+const LETTER = /[\p{L}\p{N}\p{M}]/u;
+
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  // Surrogate pairs (emoji) are not letters; other non-ASCII is checked properly.
+  return LETTER.test(text[i]!);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,8 +273,6 @@ export class Matcher {
   readonly vocab: Set<string>;
   /** Deletion variant -> vocabulary word ("talkng" -> "talking"). */
   readonly deletions: Map<string, string>;
-  /** Repaired-token cache; only ever maps a token to the same answer, so output stays deterministic. */
-  private readonly repairCache = new Map<string, string>();
 
   constructor(
     root: TrieNode,
@@ -283,8 +308,6 @@ export class Matcher {
    */
   private repair(t: string): string {
     if (t.length < 5 || this.vocab.has(t)) return t;
-    const cached = this.repairCache.get(t);
-    if (cached !== undefined) return cached;
     let fixed = t;
     if (!/\d/.test(t)) {
       const byDeletion = this.deletions.get(t);
@@ -299,9 +322,23 @@ export class Matcher {
         }
       }
     }
-    if (this.repairCache.size > 50_000) this.repairCache.clear();
-    this.repairCache.set(t, fixed);
     return fixed;
+  }
+
+  /**
+   * Word -> its normalized words (abbreviation expanded or typo repaired). Also interns them: the
+   * same string objects come back every call, so V8 hashes each only once for the trie lookups.
+   */
+  private readonly wordCache = new Map<string, string[]>();
+
+  private normalizedWords(t: string): string[] {
+    let hit = this.wordCache.get(t);
+    if (hit === undefined) {
+      hit = this.abbrev.get(t) ?? [t === "'s" ? t : this.repair(t)];
+      if (this.wordCache.size > 100_000) this.wordCache.clear();
+      this.wordCache.set(t, hit);
+    }
+    return hit;
   }
 
   /** Tokenizes, expands abbreviations and repairs typos. */
@@ -313,52 +350,101 @@ export class Matcher {
         out.push(tok);
         continue;
       }
-      const exp = this.abbrev.get(tok.t);
-      if (exp) {
-        for (const t of exp) out.push({ t, start: tok.start, end: tok.end, punct: false });
+      const words = this.normalizedWords(tok.t);
+      if (words.length === 1) {
+        tok.t = words[0]!;
+        out.push(tok);
       } else {
-        out.push(tok.t === "'s" ? tok : { ...tok, t: this.repair(tok.t) });
+        for (const t of words) out.push({ t, start: tok.start, end: tok.end, punct: false });
       }
     }
     return out;
   }
 
+  /** Prefix children of the root that a token matches, cached (most tokens start nothing). */
+  private readonly rootPrefixCache = new Map<string, TrieNode[]>();
+
+  private rootPrefixes(t: string): TrieNode[] {
+    let hit = this.rootPrefixCache.get(t);
+    if (hit === undefined) {
+      hit = [];
+      for (const [prefix, node] of this.root.prefixes) if (t.startsWith(prefix)) hit.push(node);
+      if (this.rootPrefixCache.size > 50_000) this.rootPrefixCache.clear();
+      this.rootPrefixCache.set(t, hit);
+    }
+    return hit;
+  }
+
   /** Every pattern occurrence in the tokens, deduplicated, in order of start. */
   scan(tokens: Token[]): RawMatch[] {
     const found: RawMatch[] = [];
-    const seen = new Set<number>();
     const n = tokens.length;
-    const stack: Array<[TrieNode, number]> = [];
+    // Two parallel stacks instead of tuples, indexed loops instead of iterators: this loop runs
+    // for every token of every call.
+    const nodes: TrieNode[] = [];
+    const positions: number[] = [];
+    const root = this.root;
+    const hasRootPrefixes = root.prefixes.length > 0;
     for (let s = 0; s < n; s++) {
-      if (tokens[s]!.punct) continue;
-      stack.push([this.root, s]);
-      while (stack.length > 0) {
-        const [node, pos] = stack.pop()!;
-        if (node.out.length > 0 && pos > s) {
-          for (const p of node.out) {
-            // One key per (pattern, end) for this start: several trie paths can reach one match.
-            const key = p * 65_536 + pos;
-            if (!seen.has(key)) {
-              seen.add(key);
-              found.push({ pattern: p, startTok: s, endTok: pos });
+      const first = tokens[s]!;
+      if (first.punct) continue;
+      const child = root.next.get(first.t);
+      if (child) {
+        nodes.push(child);
+        positions.push(s + 1);
+      }
+      if (hasRootPrefixes) {
+        const ps = this.rootPrefixes(first.t);
+        for (let k = 0; k < ps.length; k++) {
+          nodes.push(ps[k]!);
+          positions.push(s + 1);
+        }
+      }
+      const firstFound = found.length;
+      while (nodes.length > 0) {
+        const node = nodes.pop()!;
+        const pos = positions.pop()!;
+        const outs = node.out;
+        for (let k = 0; k < outs.length; k++) {
+          const p = outs[k]!;
+          // Several trie paths can reach one (pattern, end) from this start: keep one.
+          let dup = false;
+          for (let f = firstFound; f < found.length; f++) {
+            const m = found[f]!;
+            if (m.pattern === p && m.endTok === pos) {
+              dup = true;
+              break;
             }
+          }
+          if (!dup) found.push({ pattern: p, startTok: s, endTok: pos });
+        }
+        const gaps = node.gaps;
+        for (let g = 0; g < gaps.length; g++) {
+          const [max, gnode] = gaps[g]!;
+          // A gap skips 0..max words of the same clause; the element after it matches next.
+          for (let k = 0; k <= max && pos + k < n; k++) {
+            if (k > 0 && tokens[pos + k - 1]!.punct) break;
+            nodes.push(gnode);
+            positions.push(pos + k);
           }
         }
         if (pos >= n) continue;
         const tok = tokens[pos]!;
         if (tok.punct) continue;
-        const child = node.next.get(tok.t);
-        if (child) stack.push([child, pos + 1]);
-        for (const [prefix, pnode] of node.prefixes) if (tok.t.startsWith(prefix)) stack.push([pnode, pos + 1]);
-        for (const [max, gnode] of node.gaps) {
-          // A gap skips 0..max words of the same clause; the element after it matches next.
-          for (let k = 0; k <= max && pos + k < n; k++) {
-            if (k > 0 && tokens[pos + k - 1]!.punct) break;
-            stack.push([gnode, pos + k]);
+        const next = node.next.size > 0 ? node.next.get(tok.t) : undefined;
+        if (next) {
+          nodes.push(next);
+          positions.push(pos + 1);
+        }
+        const prefixes = node.prefixes;
+        for (let k = 0; k < prefixes.length; k++) {
+          const [prefix, pnode] = prefixes[k]!;
+          if (tok.t.startsWith(prefix)) {
+            nodes.push(pnode);
+            positions.push(pos + 1);
           }
         }
       }
-      seen.clear();
     }
     return found;
   }
@@ -506,7 +592,11 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
   for (const t of triggers) {
     if (m.patterns[t.pattern]!.kind === 'pseudo') for (let i = t.startTok; i < t.endTok; i++) blocked[i] = 1;
   }
-  const insideContent = (t: RawMatch) => kept.some((c) => c.startTok <= t.startTok && c.endTok >= t.endTok);
+  // coverEnd[i]: the furthest end of a content match starting at or before token i.
+  const coverEnd = new Int32Array(n + 1);
+  for (const c of kept) if (c.endTok > coverEnd[c.startTok]!) coverEnd[c.startTok] = c.endTok;
+  for (let i = 1; i <= n; i++) if (coverEnd[i - 1]! > coverEnd[i]!) coverEnd[i] = coverEnd[i - 1]!;
+  const insideContent = (t: RawMatch) => coverEnd[t.startTok]! >= t.endTok;
 
   const preAt: Array<RawMatch | undefined> = new Array(n);
   const kindAt: Array<PatternKind | undefined> = new Array(n);
