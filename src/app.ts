@@ -12,11 +12,17 @@ import type { Logger } from './logger.ts';
 import type { Resources } from './resources.ts';
 import { installProblemHandler } from './http/problem.ts';
 import { healthRoutes } from './http/health.ts';
+import { triageRoutes } from './http/triage.ts';
+import { recordRoutes } from './http/records.ts';
+import type { Metrics } from './metrics.ts';
+import type { TriageDeps } from './triage/pipeline.ts';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   resources: Pick<Resources, 'checks'>;
+  /** The triage pipeline; absent in apps built for health-only tests. */
+  triage?: { deps: TriageDeps; metrics: Metrics };
 }
 
 /**
@@ -50,5 +56,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(healthRoutes, { checks: deps.resources.checks });
+  if (deps.triage) {
+    const { registry } = deps.triage.metrics;
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
+    await app.register(triageRoutes, deps.triage);
+    await app.register(recordRoutes, { db: deps.triage.deps.db });
+  }
   return app;
 }

@@ -93,6 +93,13 @@ export const ConfigSchema = z.object({
   KAFKA_CREATE_TOPICS: bool('Create the topics at start when they do not exist', true),
   KAFKA_TOPIC_PARTITIONS: int('Partitions of topics the service creates', 6, 1, 1000),
   KAFKA_TOPIC_REPLICATION: int('Replication factor of topics the service creates', 1, 1, 10),
+  PII_HASH_KEY: z
+    .string()
+    .min(16, { error: 'expected at least 16 characters' })
+    .optional()
+    .describe(
+      'Secret key for hashing phone numbers and addresses (repeat-call counts, stored calls); required with REDIS_URL, random per process otherwise',
+    ),
   RULES_DIR: z
     .string()
     .min(1)
@@ -106,6 +113,14 @@ export const ConfigSchema = z.object({
   ),
 });
 
+/** Rules that involve several variables. */
+const CrossChecked = ConfigSchema.superRefine((c, ctx) => {
+  // Shared counters across replicas need one key; a random per-process key would split them.
+  if (c.REDIS_URL && !c.PII_HASH_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['PII_HASH_KEY'], message: 'required when REDIS_URL is set' });
+  }
+});
+
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
 export class ConfigError extends Error {
@@ -116,6 +131,7 @@ export class ConfigError extends Error {
 function shown(key: string, value: string | undefined): string {
   if (value === undefined) return 'unset';
   if (/URL$/.test(key)) return 'a malformed URL';
+  if (/KEY$/.test(key)) return 'a secret';
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
 }
 
@@ -130,7 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const v = env[key];
     if (v !== undefined && v.trim() !== '') input[key] = v.trim();
   }
-  const result = ConfigSchema.safeParse(input);
+  const result = CrossChecked.safeParse(input);
   if (!result.success) {
     const parts = result.error.issues.map((i) => {
       const key = String(i.path[0]);

@@ -16,6 +16,22 @@ export const DEFAULTS = Object.freeze({
 
 export const PROJECT_ROOT = root;
 
+/** Kafka record headers the service reads or writes. */
+export const HEADERS = Object.freeze({
+  contentType: 'content-type',
+  decisionId: 'x-decision-id',
+  eventId: 'x-event-id',
+  dlqErrorCode: 'x-dlq-error-code',
+  dlqErrorMessage: 'x-dlq-error-message',
+  dlqSourceTopic: 'x-dlq-source-topic',
+  dlqSourcePartition: 'x-dlq-source-partition',
+  dlqSourceOffset: 'x-dlq-source-offset',
+  dlqAttempts: 'x-dlq-attempts',
+});
+
+/** The largest call event accepted, on Kafka and REST alike. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
 /** Values pino replaces: narratives, phone numbers, addresses, credentials, at any usual depth. */
 export const REDACTED_PATHS = Object.freeze(
   [

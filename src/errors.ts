@@ -5,10 +5,16 @@
 export const ERROR_CODES = {
   ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
   ERR_VALIDATION: { status: 400, title: 'The request is not valid' },
+  ERR_EVENT_EMPTY: { status: 400, title: 'The Kafka record has no value' },
+  ERR_EVENT_TOO_LARGE: { status: 413, title: 'The call event is too large' },
+  ERR_EVENT_NOT_JSON: { status: 400, title: 'The call event is not JSON' },
   ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  ERR_STALE_REVISION: { status: 409, title: 'A newer revision of the incident was already decided' },
+  ERR_REFERRAL_TRANSITION: { status: 409, title: 'The referral cannot move to that status' },
   ERR_DEPENDENCY_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
   ERR_MIGRATION_FAILED: { status: 500, title: 'A database migration failed' },
   ERR_MIGRATION_CHANGED: { status: 500, title: 'An applied migration file was changed' },
+  ERR_PROCESSING_FAILED: { status: 500, title: 'The event kept failing and was dead-lettered' },
   ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -5,8 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { ConfigError, describeMode, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { openResources } from './resources.ts';
-import { buildApp } from './app.ts';
+import { startService } from './service.ts';
 
 let config;
 try {
@@ -21,17 +20,15 @@ const logger = createLogger({ level: config.LOG_LEVEL });
 const { mode, components } = describeMode(config);
 logger.info({ mode, components }, `cad-triage starting in ${mode} mode: ${components.join(', ')}`);
 
-const resources = await openResources(config, logger).catch((err: unknown) => {
-  logger.fatal({ err }, 'could not open resources');
+const service = await startService(config, logger).catch((err: unknown) => {
+  logger.fatal({ err }, 'could not start');
   process.exit(1);
 });
-const app = await buildApp({ config, logger, resources });
-app.addHook('onClose', () => resources.close());
 
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, 'shutting down after an error');
   else logger.info({ signal }, 'shutting down');
-  await app.close();
+  await service.close();
 });
 
-await app.listen({ host: config.HOST, port: config.PORT });
+await service.app.listen({ host: config.HOST, port: config.PORT });

@@ -20,6 +20,7 @@ t.test('values are parsed and typed', async (t) => {
     KAFKA_BROKERS: 'a:9092, b.example:9093',
     DATABASE_URL: 'postgres://u@h:5432/db',
     REDIS_URL: 'redis://h:6379',
+    PII_HASH_KEY: 'a-long-enough-test-key',
     MIGRATE_ON_START: 'false',
     LOG_LEVEL: 'debug',
     UNRELATED: 'ignored',
@@ -92,4 +93,11 @@ t.test('the server exits non-zero with one line naming the bad variable', async 
     t.match(lines[0], new RegExp(`^cad-triage: invalid configuration: ${key}=`));
     t.equal(res.stdout, '', 'nothing logged before the config is valid');
   }
+});
+
+t.test('Redis needs a shared PII hash key, or replicas would count repeat calls apart', async (t) => {
+  t.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379' }), {
+    message: /PII_HASH_KEY=unset: required when REDIS_URL is set/,
+  });
+  t.throws(() => loadConfig({ PII_HASH_KEY: 'short' }), { message: /PII_HASH_KEY=a secret: expected at least 16/ });
 });

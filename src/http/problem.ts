@@ -50,7 +50,9 @@ export function installProblemHandler(app: FastifyInstance): void {
         },
       );
     } else if (err instanceof AppError) {
-      body = problem(err.code, err.status >= 500 ? undefined : err.detail);
+      // 503 names the dependency ("database unavailable"), which helps the caller and leaks nothing.
+      body = problem(err.code, err.status >= 500 && err.status !== 503 ? undefined : err.detail);
+      if (err.status === 503) void reply.header('retry-after', '5');
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own client errors: bad JSON, body too large, unsupported media type.
       body = {

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Database } from '../adapters/database.ts';
+import { DecisionSchema, type Decision } from '../domain/decision.ts';
+import { ResponseModeSchema } from '../domain/routing.ts';
+import { AppError } from '../errors.ts';
+import { ProblemSchema } from './problem.ts';
+
+export const FeedbackSchema = z
+  .object({
+    action: z.enum(['accepted', 'overridden']).describe('Whether dispatch followed the recommendation'),
+    modeSent: ResponseModeSchema.optional().describe('The response actually sent'),
+    reason: z.string().max(2000).optional().describe('Why, in the dispatcher’s words'),
+    disposition: z.string().max(200).optional().describe('How the call ended, when known'),
+    submittedBy: z.string().max(200).optional(),
+  })
+  .meta({ id: 'Feedback' });
+
+export const ReferralStatusSchema = z.enum(['open', 'assigned', 'contacted', 'closed']);
+
+export const ReferralSchema = z
+  .object({
+    referralId: z.uuid(),
+    decisionId: z.uuid(),
+    incidentId: z.string(),
+    jurisdiction: z.string(),
+    poolId: z.string().nullable(),
+    status: ReferralStatusSchema,
+    reasons: z.array(z.string()),
+    dueBy: z.string().nullable(),
+    assignedTo: z.string().nullable(),
+    outcome: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Referral', description: 'A follow-up referral in the social workers’ work queue' });
+
+/** Allowed moves of a referral: forward through the queue, or straight to closed. */
+const NEXT: Record<string, string[]> = {
+  open: ['assigned', 'closed'],
+  assigned: ['contacted', 'closed'],
+  contacted: ['closed'],
+  closed: [],
+};
+
+const ReferralPatchSchema = z
+  .object({
+    status: ReferralStatusSchema.exclude(['open']),
+    assignedTo: z.string().min(1).max(200).optional(),
+    outcome: z.string().min(1).max(2000).optional(),
+  })
+  .refine((p) => p.status !== 'assigned' || p.assignedTo, {
+    error: 'assignedTo is required to assign',
+    path: ['assignedTo'],
+  })
+  .refine((p) => p.status !== 'closed' || p.outcome, {
+    error: 'outcome is required to close',
+    path: ['outcome'],
+  });
+
+interface ReferralRow {
+  referral_id: string;
+  decision_id: string;
+  incident_id: string;
+  jurisdiction: string;
+  pool_id: string | null;
+  status: z.infer<typeof ReferralStatusSchema>;
+  reasons: string[];
+  due_by: Date | string | null;
+  assigned_to: string | null;
+  outcome: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
+const toReferral = (r: ReferralRow) => ({
+  referralId: r.referral_id,
+  decisionId: r.decision_id,
+  incidentId: r.incident_id,
+  jurisdiction: r.jurisdiction,
+  poolId: r.pool_id,
+  status: r.status,
+  reasons: r.reasons,
+  dueBy: iso(r.due_by),
+  assignedTo: r.assigned_to,
+  outcome: r.outcome,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+const problems = { 400: ProblemSchema, 404: ProblemSchema };
+
+/** Decision lookup, dispatcher feedback and the follow-up referral queue. */
+export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  const decision = async (decisionId: string): Promise<Decision> => {
+    const { rows } = await db.query<{ decision: Decision }>(
+      'SELECT decision FROM decisions WHERE decision_id = $1',
+      [decisionId],
+    );
+    if (!rows[0]) throw new AppError('ERR_NOT_FOUND', `no decision ${decisionId}`);
+    return rows[0].decision;
+  };
+
+  r.get(
+    '/v1/decisions/:decisionId',
+    {
+      schema: {
+        tags: ['decisions'],
+        summary: 'A decision by id',
+        params: z.object({ decisionId: z.uuid() }),
+        response: { 200: DecisionSchema, ...problems },
+      },
+    },
+    async (req) => decision(req.params.decisionId),
+  );
+
+  r.get(
+    '/v1/incidents/:incidentId/decisions',
+    {
+      schema: {
+        tags: ['decisions'],
+        summary: 'Every decision of an incident, oldest revision first',
+        params: z.object({ incidentId: z.string().min(1).max(128) }),
+        response: {
+          200: z.object({ incidentId: z.string(), decisions: z.array(DecisionSchema) }),
+          ...problems,
+        },
+      },
+    },
+    async (req) => {
+      const { rows } = await db.query<{ decision: Decision }>(
+        'SELECT decision FROM decisions WHERE incident_id = $1 ORDER BY revision, decided_at',
+        [req.params.incidentId],
+      );
+      if (rows.length === 0)
+        throw new AppError('ERR_NOT_FOUND', `no decisions for incident ${req.params.incidentId}`);
+      return { incidentId: req.params.incidentId, decisions: rows.map((x) => x.decision) };
+    },
+  );
+
+  r.post(
+    '/v1/decisions/:decisionId/feedback',
+    {
+      schema: {
+        tags: ['decisions'],
+        summary: 'Record what dispatch actually did with a decision',
+        params: z.object({ decisionId: z.uuid() }),
+        body: FeedbackSchema,
+        response: { 201: z.object({ feedbackId: z.uuid(), decisionId: z.uuid() }), ...problems },
+      },
+    },
+    async (req, reply) => {
+      await decision(req.params.decisionId);
+      const feedbackId = randomUUID();
+      const b = req.body;
+      await db.query(
+        `INSERT INTO feedback (feedback_id, decision_id, action, mode_sent, reason, disposition, submitted_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          feedbackId,
+          req.params.decisionId,
+          b.action,
+          b.modeSent ?? null,
+          b.reason ?? null,
+          b.disposition ?? null,
+          b.submittedBy ?? null,
+        ],
+      );
+      return reply.status(201).send({ feedbackId, decisionId: req.params.decisionId });
+    },
+  );
+
+  r.get(
+    '/v1/referrals',
+    {
+      schema: {
+        tags: ['referrals'],
+        summary: 'The follow-up work queue, oldest first',
+        querystring: z.object({
+          jurisdiction: z.string().min(1).max(64).optional(),
+          status: ReferralStatusSchema.optional(),
+          pool: z.string().min(1).max(64).optional(),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+          after: z.uuid().optional().describe('The last referralId of the previous page'),
+        }),
+        response: {
+          200: z.object({ referrals: z.array(ReferralSchema), next: z.uuid().nullable() }),
+          ...problems,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const add = (sql: string, v: unknown) => {
+        params.push(v);
+        where.push(sql.replace('?', `$${params.length}`));
+      };
+      if (q.jurisdiction) add('jurisdiction = ?', q.jurisdiction);
+      if (q.status) add('status = ?', q.status);
+      if (q.pool) add('pool_id = ?', q.pool);
+      if (q.after)
+        add(
+          '(created_at, referral_id) > (SELECT created_at, referral_id FROM referrals WHERE referral_id = ?)',
+          q.after,
+        );
+      params.push(q.limit + 1);
+      const { rows } = await db.query<ReferralRow>(
+        `SELECT * FROM referrals ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at, referral_id LIMIT $${params.length}`,
+        params,
+      );
+      const page = rows.slice(0, q.limit).map(toReferral);
+      return { referrals: page, next: rows.length > q.limit ? page.at(-1)!.referralId : null };
+    },
+  );
+
+  r.patch(
+    '/v1/referrals/:referralId',
+    {
+      schema: {
+        tags: ['referrals'],
+        summary: 'Move a referral through the queue: assign, contacted, closed with an outcome',
+        params: z.object({ referralId: z.uuid() }),
+        body: ReferralPatchSchema,
+        response: { 200: ReferralSchema, 409: ProblemSchema, ...problems },
+      },
+    },
+    async (req) => {
+      const { referralId } = req.params;
+      const b = req.body;
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query<ReferralRow>(
+          'SELECT * FROM referrals WHERE referral_id = $1 FOR UPDATE',
+          [referralId],
+        );
+        const current = rows[0];
+        if (!current) throw new AppError('ERR_NOT_FOUND', `no referral ${referralId}`);
+        if (!NEXT[current.status]!.includes(b.status)) {
+          throw new AppError(
+            'ERR_REFERRAL_TRANSITION',
+            `a ${current.status} referral cannot become ${b.status}`,
+          );
+        }
+        const updated = await tx.query<ReferralRow>(
+          `UPDATE referrals SET status = $2, assigned_to = COALESCE($3, assigned_to), outcome = COALESCE($4, outcome),
+             updated_at = now() WHERE referral_id = $1 RETURNING *`,
+          [referralId, b.status, b.assignedTo ?? null, b.outcome ?? null],
+        );
+        return toReferral(updated.rows[0]!);
+      });
+    },
+  );
+};

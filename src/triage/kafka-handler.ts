@@ -1,0 +1,50 @@
+import { MAX_EVENT_BYTES } from '../definitions.ts';
+import type { ConsumedMessage, HandlerResult } from '../adapters/kafka-consumer.ts';
+import { type TriageDeps, type TriageOutcome, triage } from './pipeline.ts';
+
+/**
+ * Turns one record of the calls topic into a triage outcome. A record that can never be a call
+ * event (empty, too large, not JSON, not valid) is dead-lettered with a specific reason; an outage
+ * propagates as an error so the consumer loop pauses instead.
+ */
+export async function handleCallRecord(
+  m: ConsumedMessage,
+  deps: TriageDeps,
+): Promise<HandlerResult & { outcome?: TriageOutcome }> {
+  const value = m.message.value;
+  if (!value || value.length === 0) {
+    return {
+      deadLetter: {
+        code: 'ERR_EVENT_EMPTY',
+        message: 'the record has no value (a tombstone or empty message)',
+      },
+    };
+  }
+  if (value.length > MAX_EVENT_BYTES) {
+    return {
+      deadLetter: {
+        code: 'ERR_EVENT_TOO_LARGE',
+        message: `the record is ${value.length} bytes; a call event may be at most ${MAX_EVENT_BYTES}`,
+      },
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return {
+      deadLetter: { code: 'ERR_EVENT_NOT_JSON', message: `the value is not JSON: ${(err as Error).message}` },
+    };
+  }
+  const outcome = await triage(json, deps);
+  if (outcome.kind === 'invalid') {
+    return {
+      outcome,
+      deadLetter: {
+        code: 'ERR_VALIDATION',
+        message: outcome.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      },
+    };
+  }
+  return { outcome };
+}
