@@ -54,6 +54,12 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
+    pauses: new Counter({
+      name: 'cad_triage_consumer_pauses_total',
+      help: 'Partitions paused because PostgreSQL, Redis or Kafka was down',
+      labelNames: ['partition'],
+      registers: r,
+    }),
     lag: new Gauge({
       name: 'cad_triage_consumer_lag',
       help: 'Consumer lag by partition',

@@ -99,5 +99,7 @@ t.test('Redis needs a shared PII hash key, or replicas would count repeat calls 
   t.throws(() => loadConfig({ REDIS_URL: 'redis://h:6379' }), {
     message: /PII_HASH_KEY=unset: required when REDIS_URL is set/,
   });
-  t.throws(() => loadConfig({ PII_HASH_KEY: 'short' }), { message: /PII_HASH_KEY=a secret: expected at least 16/ });
+  t.throws(() => loadConfig({ PII_HASH_KEY: 'short' }), {
+    message: /PII_HASH_KEY=a secret: expected at least 16/,
+  });
 });

@@ -31,6 +31,8 @@ export interface ConsumerLoopOptions {
   concurrency?: number;
   /** Attempts for a message that keeps failing with a non-outage error before it is dead-lettered. */
   maxAttempts?: number;
+  /** Called when a partition pauses for an outage (metrics). */
+  onPause?: (partition: number) => void;
   /** Called with the lag of each partition after each batch (metrics). */
   onLag?: (partition: number, lag: number) => void;
 }
@@ -141,6 +143,7 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
                   'dependency down: pausing',
                 );
                 const resume = pause();
+                opts.onPause?.(batch.partition);
                 c.seek({ topic: batch.topic, partition: batch.partition, offset: message.offset });
                 void resumeWhenHealthy(resume, batch.partition);
                 await commitOffsetsIfNecessary();

@@ -662,13 +662,19 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
     const p: Polarity = kindAt[s] === 'uncertain' ? UNCERTAIN : NEGATED;
     let pos = trig.endTok;
     let words = 0;
+    // Where the last negated item (the trigger, or a term in its scope) ended.
+    let itemEnd = trig.endTok;
     while (pos < n) {
       const tok = tokens[pos]!;
       if (tok.punct && HARD_BREAKS.has(tok.t)) break;
       if (termStart[pos]) break;
       if (pos !== trig.endTok && preAt[pos]) break;
       const conjEnd = conjAt[pos];
-      if ((tok.punct && LIST_SEPARATORS.has(tok.t)) || conjEnd !== undefined) {
+      const separator = tok.punct && LIST_SEPARATORS.has(tok.t);
+      if (separator || conjEnd !== undefined) {
+        // A comma list carries the negation on only from a listed item ("NEG weapons, violence"),
+        // not from a clause that just happens to end there ("NO FAMILY IN STATE, NEEDS A BED").
+        if (separator && conjEnd === undefined && itemEnd !== pos) break;
         // Continue only into a listed term: "no pills or weapons", "NEG weapons, violence".
         let next = conjEnd ?? pos + 1;
         while (next < n && tokens[next]!.punct && LIST_SEPARATORS.has(tokens[next]!.t)) next++;
@@ -685,6 +691,7 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
           end = Math.max(end, kept[i]!.endTok);
         }
         pos = end;
+        itemEnd = end;
         words++;
         continue;
       }

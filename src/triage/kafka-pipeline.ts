@@ -77,6 +77,7 @@ export function createCallConsumer(options: {
     isOutage,
     healthy: options.healthy,
     logger: options.logger,
+    onPause: (partition) => metrics.pauses.inc({ partition: String(partition) }),
     onLag: (partition, lag) => metrics.lag.set({ partition: String(partition) }, lag),
     async handler(m) {
       metrics.eventsIn.inc({ transport: 'kafka' });

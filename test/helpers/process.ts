@@ -24,7 +24,7 @@ export interface ServiceProcess {
 /** Starts the service with `env` (plus PATH and a free PORT) and resolves once it listens. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['src/server.ts'], {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'src/server.ts'], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
