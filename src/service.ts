@@ -92,6 +92,7 @@ export async function startService(
         groupId: config.KAFKA_GROUP_ID,
         topic: config.KAFKA_TOPIC_CALLS,
         dlqTopic: config.KAFKA_TOPIC_DLQ,
+        decisionsTopic: config.KAFKA_TOPIC_DECISIONS,
         deps,
         metrics,
         logger,

@@ -1,4 +1,4 @@
-import type { Consumer, IHeaders, KafkaMessage, Kafka, Producer } from 'kafkajs';
+import type { Consumer, IHeaders, KafkaMessage, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { HEADERS } from '../definitions.ts';
 
@@ -6,6 +6,8 @@ import { HEADERS } from '../definitions.ts';
 export interface HandlerResult {
   /** Set when the message can never be processed: it goes to the dead-letter topic with this reason. */
   deadLetter?: { code: string; message: string };
+  /** Records to produce because of this message (decisions); sent before its offset is resolved. */
+  outputs?: Array<{ topic: string; message: Message }>;
 }
 
 export interface ConsumedMessage {
@@ -19,7 +21,7 @@ export interface ConsumerLoopOptions {
   groupId: string;
   topic: string;
   dlqTopic: string;
-  /** Shared with the decision output, so DLQ writes use the same idempotent producer. */
+  /** The idempotent producer of the outputs and dead letters. */
   producer: Producer;
   handler: (m: ConsumedMessage) => Promise<HandlerResult>;
   /** True when an error means a dependency is down: the partition pauses and the message is retried later. */
@@ -44,6 +46,9 @@ export interface ConsumerLoop {
   stop(): Promise<void>;
 }
 
+/** Messages handled between two produce requests of their outputs. */
+const FLUSH_EVERY = 100;
+
 /**
  * The Kafka consumer mechanics: batches, offsets, heartbeats, pause/resume and the dead-letter topic.
  * What a message means is the handler's business. Delivery is at-least-once: an offset is resolved
@@ -67,13 +72,8 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
       timers.add(timer);
     });
 
-  const deadLetter = async (
-    m: ConsumedMessage,
-    reason: { code: string; message: string },
-    attempts: number,
-  ) => {
-    // The original key, value and headers go unchanged; the reason travels in headers, as Kafka
-    // Connect does, so a tool can replay the record once the cause is fixed.
+  /** The dead-letter record of `m`: its key, value and headers unchanged, the reason in headers (as Kafka Connect does). */
+  const deadLetter = (m: ConsumedMessage, reason: { code: string; message: string }, attempts: number) => {
     const headers: IHeaders = {
       ...m.message.headers,
       [HEADERS.dlqErrorCode]: reason.code,
@@ -83,15 +83,20 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
       [HEADERS.dlqSourceOffset]: m.message.offset,
       [HEADERS.dlqAttempts]: String(attempts),
     };
-    await opts.producer.send({
-      topic: opts.dlqTopic,
-      acks: -1,
-      messages: [{ key: m.message.key, value: m.message.value, headers }],
-    });
     log.warn(
       { partition: m.partition, offset: m.message.offset, code: reason.code, attempts },
       'dead-lettered',
     );
+    return { topic: opts.dlqTopic, message: { key: m.message.key, value: m.message.value, headers } };
+  };
+
+  /** Produces the records of several messages in one request (ordered per partition). */
+  const send = async (records: Array<{ topic: string; message: Message }>) => {
+    if (records.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const r of records) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r.message]);
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await opts.producer.sendBatch({ topicMessages, acks: -1 });
   };
 
   /** Polls until the dependencies answer, then resumes the partition. Ends quietly on stop. */
@@ -113,7 +118,7 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
     await c.connect();
     await c.subscribe({ topics: [opts.topic], fromBeginning: true });
     await c.run({
-      partitionsConsumedConcurrently: opts.concurrency ?? 3,
+      partitionsConsumedConcurrently: opts.concurrency ?? 6,
       eachBatchAutoResolve: false,
       autoCommitInterval: 1000,
       autoCommitThreshold: 50,
@@ -126,38 +131,63 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
         isStale,
         pause,
       }) => {
+        // Messages are handled one by one, in order; their output records are produced together
+        // (every FLUSH_EVERY messages and at the end of the batch), and only then are their offsets
+        // resolved: a crash before the send replays them, and the handler is idempotent.
+        let pending: { offsets: string[]; records: Array<{ topic: string; message: Message }> } = {
+          offsets: [],
+          records: [],
+        };
+        const flush = async () => {
+          await send(pending.records);
+          for (const offset of pending.offsets) resolveOffset(offset);
+          pending = { offsets: [], records: [] };
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        };
+        /** Stops this partition at `offset` until the dependencies answer again. */
+        const pauseAt = async (offset: string, err: unknown) => {
+          log.warn({ err, partition: batch.partition, offset }, 'dependency down: pausing');
+          const resume = pause();
+          opts.onPause?.(batch.partition);
+          c.seek({ topic: batch.topic, partition: batch.partition, offset });
+          void resumeWhenHealthy(resume, batch.partition);
+          await commitOffsetsIfNecessary().catch(() => {});
+        };
+        /** Sends what is pending; on failure replays it all from its first offset later. */
+        const flushOrPause = async () => {
+          const first = pending.offsets[0];
+          try {
+            await flush();
+            return true;
+          } catch (err) {
+            if (first !== undefined) await pauseAt(first, err);
+            return false;
+          }
+        };
+
         for (const message of batch.messages) {
           if (!isRunning() || isStale()) break;
           const m = { topic: batch.topic, partition: batch.partition, message };
           for (let attempt = 1; ; attempt++) {
             try {
               const result = await opts.handler(m);
-              if (result.deadLetter) await deadLetter(m, result.deadLetter, attempt);
+              pending.records.push(...(result.outputs ?? []));
+              if (result.deadLetter) pending.records.push(deadLetter(m, result.deadLetter, attempt));
               break;
             } catch (err) {
               if (opts.isOutage(err)) {
-                // Good events must not be dead-lettered because PostgreSQL or Redis is down: stop
-                // this partition at this message and come back when the dependencies answer.
-                log.warn(
-                  { err, partition: batch.partition, offset: message.offset },
-                  'dependency down: pausing',
-                );
-                const resume = pause();
-                opts.onPause?.(batch.partition);
-                c.seek({ topic: batch.topic, partition: batch.partition, offset: message.offset });
-                void resumeWhenHealthy(resume, batch.partition);
-                await commitOffsetsIfNecessary();
+                // Good events must not be dead-lettered because PostgreSQL or Redis is down: send
+                // what was handled, then stop the partition at this message until they answer.
+                if (await flushOrPause()) await pauseAt(message.offset, err);
                 return;
               }
               if (attempt >= maxAttempts) {
-                await deadLetter(
-                  m,
-                  {
-                    code: 'ERR_PROCESSING_FAILED',
-                    message: err instanceof Error ? err.message : String(err),
-                  },
-                  attempt,
-                );
+                const reason = {
+                  code: 'ERR_PROCESSING_FAILED',
+                  message: err instanceof Error ? err.message : String(err),
+                };
+                pending.records.push(deadLetter(m, reason, attempt));
                 break;
               }
               log.error(
@@ -167,10 +197,10 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
               await sleep(100 * 2 ** attempt);
             }
           }
-          resolveOffset(message.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
+          pending.offsets.push(message.offset);
+          if (pending.offsets.length >= FLUSH_EVERY && !(await flushOrPause())) return;
         }
+        if (!(await flushOrPause())) return;
         const lag = Number(batch.offsetLag());
         opts.onLag?.(batch.partition, Number.isFinite(lag) ? lag : 0);
       },

@@ -1,6 +1,21 @@
-import { MAX_EVENT_BYTES } from '../definitions.ts';
+import type { Message } from 'kafkajs';
+import { HEADERS, MAX_EVENT_BYTES } from '../definitions.ts';
+import type { Decision } from '../domain/decision.ts';
 import type { ConsumedMessage, HandlerResult } from '../adapters/kafka-consumer.ts';
 import { type TriageDeps, type TriageOutcome, triage } from './pipeline.ts';
+
+/** The Kafka record of a decision: keyed by incident id, with its ids in headers for cheap deduplication. */
+export function decisionRecord(decision: Decision): Message {
+  return {
+    key: decision.incidentId,
+    value: JSON.stringify(decision),
+    headers: {
+      [HEADERS.contentType]: 'application/json',
+      [HEADERS.decisionId]: decision.decisionId,
+      [HEADERS.eventId]: decision.eventId,
+    },
+  };
+}
 
 /**
  * Turns one record of the calls topic into a triage outcome. A record that can never be a call
@@ -10,6 +25,7 @@ import { type TriageDeps, type TriageOutcome, triage } from './pipeline.ts';
 export async function handleCallRecord(
   m: ConsumedMessage,
   deps: TriageDeps,
+  decisionsTopic: string,
 ): Promise<HandlerResult & { outcome?: TriageOutcome }> {
   const value = m.message.value;
   if (!value || value.length === 0) {
@@ -36,7 +52,8 @@ export async function handleCallRecord(
       deadLetter: { code: 'ERR_EVENT_NOT_JSON', message: `the value is not JSON: ${(err as Error).message}` },
     };
   }
-  const outcome = await triage(json, deps);
+  // The consumer loop produces the decision with the others of its batch, before committing.
+  const outcome = await triage(json, { ...deps, emit: undefined });
   if (outcome.kind === 'invalid') {
     return {
       outcome,
@@ -45,6 +62,9 @@ export async function handleCallRecord(
         message: outcome.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
       },
     };
+  }
+  if (outcome.kind === 'decided' || outcome.kind === 'duplicate') {
+    return { outcome, outputs: [{ topic: decisionsTopic, message: decisionRecord(outcome.decision) }] };
   }
   return { outcome };
 }

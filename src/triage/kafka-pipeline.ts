@@ -1,11 +1,10 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { HEADERS } from '../definitions.ts';
 import type { Decision } from '../domain/decision.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { recordOutcome, type Metrics } from '../metrics.ts';
 import { createConsumerLoop, type ConsumerLoop } from '../adapters/kafka-consumer.ts';
-import { handleCallRecord } from './kafka-handler.ts';
+import { decisionRecord, handleCallRecord } from './kafka-handler.ts';
 import { isOutage, type TriageDeps } from './pipeline.ts';
 
 export interface DecisionProducer {
@@ -28,21 +27,7 @@ export async function openDecisionProducer(kafka: Kafka, topic: string): Promise
     producer,
     async emit(decision) {
       try {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: [
-            {
-              key: decision.incidentId,
-              value: JSON.stringify(decision),
-              headers: {
-                [HEADERS.contentType]: 'application/json',
-                [HEADERS.decisionId]: decision.decisionId,
-                [HEADERS.eventId]: decision.eventId,
-              },
-            },
-          ],
-        });
+        await producer.send({ topic, acks: -1, messages: [decisionRecord(decision)] });
       } catch (err) {
         throw new AppError('ERR_DEPENDENCY_UNAVAILABLE', 'kafka unavailable', { cause: err });
       }
@@ -62,6 +47,7 @@ export function createCallConsumer(options: {
   groupId: string;
   topic: string;
   dlqTopic: string;
+  decisionsTopic: string;
   deps: TriageDeps;
   healthy: () => Promise<boolean>;
   metrics: Metrics;
@@ -82,7 +68,7 @@ export function createCallConsumer(options: {
     async handler(m) {
       metrics.eventsIn.inc({ transport: 'kafka' });
       const end = metrics.processing.startTimer({ transport: 'kafka' });
-      const result = await handleCallRecord(m, deps);
+      const result = await handleCallRecord(m, deps, options.decisionsTopic);
       end();
       if (result.outcome) recordOutcome(metrics, 'kafka', result.outcome);
       if (result.deadLetter) metrics.deadLetters.inc({ code: result.deadLetter.code });

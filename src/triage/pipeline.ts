@@ -201,14 +201,13 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
 
   const outcome = await dependency('database', () =>
     deps.db.transaction(async (tx): Promise<TriageOutcome> => {
-      // Lock the incident row first: revisions of one incident are decided one at a time, in order.
-      await tx.query(
-        `INSERT INTO incidents (incident_id, jurisdiction) VALUES ($1, $2) ON CONFLICT (incident_id) DO NOTHING`,
-        [call.incidentId, call.agency.jurisdiction],
-      );
+      // Lock the incident row first (an upsert's DO UPDATE takes the row lock): revisions of one
+      // incident are decided one at a time, in order, whichever replica gets them.
       const { rows } = await tx.query<{ latest_revision: number; latest_decision_id: string | null }>(
-        'SELECT latest_revision, latest_decision_id FROM incidents WHERE incident_id = $1 FOR UPDATE',
-        [call.incidentId],
+        `INSERT INTO incidents (incident_id, jurisdiction) VALUES ($1, $2)
+         ON CONFLICT (incident_id) DO UPDATE SET incident_id = EXCLUDED.incident_id
+         RETURNING latest_revision, latest_decision_id`,
+        [call.incidentId, call.agency.jurisdiction],
       );
       const incident = rows[0]!;
       const existing = await findDecision(tx, call.eventId);
