@@ -38,6 +38,78 @@ function lastOf(ms: Mention[], lex: number, pred: (m: Mention) => boolean): Ment
   return last;
 }
 
+/** The implementations of the text and subject functions, shared by CEL and the fast path. */
+export interface FactFunctions {
+  mentionsText(t: TextFacts, lex: number): boolean;
+  mentionsCallType(c: CallTypeFacts, lex: number): boolean;
+  mentionsAnyone(t: TextFacts, lex: number): boolean;
+  denies(t: TextFacts, lex: number): boolean;
+  uncertain(t: TextFacts, lex: number): boolean;
+  count(t: TextFacts, lex: number): bigint;
+  anyAgeAtLeast(s: SubjectsFacts, min: number): boolean;
+  anyAgeUnder(s: SubjectsFacts, max: number): boolean;
+}
+
+export const FACT_FUNCTIONS: FactFunctions = {
+  mentionsText: (t, lex) => affirmedSubject(t, lex, true),
+  mentionsCallType(c, lex) {
+    if (c.codeLex.has(lex)) {
+      c.trace.items?.push({ field: 'callType.code', text: c.code });
+      return true;
+    }
+    return affirmedSubject(c.codeText, lex, true) || affirmedSubject(c.descriptionText, lex, true);
+  },
+  mentionsAnyone(t, lex) {
+    let found = 0;
+    for (const m of t.mentions) {
+      if (m.lex !== lex || m.polarity !== AFFIRMED) continue;
+      if (found++ < MAX_RECORDED) t.record(m);
+    }
+    return found > 0;
+  },
+  denies(t, lex) {
+    const neg = lastOf(t.mentions, lex, (m) => m.polarity === NEGATED);
+    if (!neg) return false;
+    const aff = lastOf(t.mentions, lex, (m) => m.polarity === AFFIRMED && !m.superseded);
+    if (aff && aff.start > neg.start) return false;
+    t.record(neg);
+    return true;
+  },
+  uncertain(t, lex) {
+    const unk = lastOf(t.mentions, lex, (m) => m.polarity === UNCERTAIN);
+    if (!unk || lastOf(t.mentions, lex, (m) => m.polarity === AFFIRMED)) return false;
+    t.record(unk);
+    return true;
+  },
+  count(t, lex) {
+    const keys = new Set<string>();
+    for (const m of t.mentions) {
+      if (m.lex !== lex || m.polarity !== AFFIRMED || !m.subject || m.superseded || keys.has(m.key)) continue;
+      keys.add(m.key);
+      t.record(m);
+    }
+    return BigInt(keys.size);
+  },
+  anyAgeAtLeast(s, min) {
+    let found = false;
+    for (const a of s.ages) {
+      if (a.age < min) continue;
+      found = true;
+      s.trace.items?.push({ field: a.field, text: a.text, start: a.start, end: a.end });
+    }
+    return found;
+  },
+  anyAgeUnder(s, max) {
+    let found = false;
+    for (const a of s.ages) {
+      if (a.age >= max) continue;
+      found = true;
+      s.trace.items?.push({ field: a.field, text: a.text, start: a.start, end: a.end });
+    }
+    return found;
+  },
+};
+
 /**
  * Builds the environment. `lexicon(name)` returns the lexicon's index, or -1 (never at run time:
  * the compiler rejects unknown lexicon names before a rule set can be used).
@@ -66,7 +138,7 @@ export function createCelEnvironment(lexicon: (name: string) => number): Environ
       .registerVariable('repeatCalls', 'RepeatCalls', { description: 'Recent calls from this address/caller' })
       .registerFunction(
         'mentions(Text, string): bool',
-        (t: TextFacts, name: string) => affirmedSubject(t, lexicon(name), true),
+        (t: TextFacts, name: string) => FACT_FUNCTIONS.mentionsText(t, lexicon(name)),
         {
           description:
             'The text affirms a term of the lexicon about the subject: not negated ("denies SI"), not unknown ("UNK weapons"), not about the reporting party, not corrected later',
@@ -74,27 +146,12 @@ export function createCelEnvironment(lexicon: (name: string) => number): Environ
       )
       .registerFunction(
         'mentions(CallType, string): bool',
-        (c: CallTypeFacts, name: string) => {
-          const lex = lexicon(name);
-          if (c.codeLex.has(lex)) {
-            c.trace.items?.push({ field: 'callType.code', text: c.code });
-            return true;
-          }
-          return affirmedSubject(c.codeText, lex, true) || affirmedSubject(c.descriptionText, lex, true);
-        },
+        (c: CallTypeFacts, name: string) => FACT_FUNCTIONS.mentionsCallType(c, lexicon(name)),
         { description: "The call type's code is listed in the lexicon's codes, or its code or description has a term" },
       )
       .registerFunction(
         'mentionsAnyone(Text, string): bool',
-        (t: TextFacts, name: string) => {
-          const lex = lexicon(name);
-          let found = 0;
-          for (const m of t.mentions) {
-            if (m.lex !== lex || m.polarity !== AFFIRMED) continue;
-            if (found++ < MAX_RECORDED) t.record(m);
-          }
-          return found > 0;
-        },
+        (t: TextFacts, name: string) => FACT_FUNCTIONS.mentionsAnyone(t, lexicon(name)),
         {
           description:
             'The text affirms a term of the lexicon about anyone, corrections included: the cautious reading for safety rules',
@@ -102,68 +159,27 @@ export function createCelEnvironment(lexicon: (name: string) => number): Environ
       )
       .registerFunction(
         'denies(Text, string): bool',
-        (t: TextFacts, name: string) => {
-          const lex = lexicon(name);
-          const neg = lastOf(t.mentions, lex, (m) => m.polarity === NEGATED);
-          if (!neg) return false;
-          const aff = lastOf(t.mentions, lex, (m) => m.polarity === AFFIRMED && !m.superseded);
-          if (aff && aff.start > neg.start) return false;
-          t.record(neg);
-          return true;
-        },
+        (t: TextFacts, name: string) => FACT_FUNCTIONS.denies(t, lexicon(name)),
         { description: 'The last word of the text on the lexicon is a negation ("NO ETOH", "NOT HOMELESS")' },
       )
       .registerFunction(
         'uncertain(Text, string): bool',
-        (t: TextFacts, name: string) => {
-          const lex = lexicon(name);
-          const unk = lastOf(t.mentions, lex, (m) => m.polarity === UNCERTAIN);
-          if (!unk || lastOf(t.mentions, lex, (m) => m.polarity === AFFIRMED)) return false;
-          t.record(unk);
-          return true;
-        },
+        (t: TextFacts, name: string) => FACT_FUNCTIONS.uncertain(t, lexicon(name)),
         { description: 'The text says a term of the lexicon is unknown ("UNK WEAPONS") and never affirms it' },
       )
       .registerFunction(
         'count(Text, string): int',
-        (t: TextFacts, name: string) => {
-          const lex = lexicon(name);
-          const keys = new Set<string>();
-          for (const m of t.mentions) {
-            if (m.lex !== lex || m.polarity !== AFFIRMED || !m.subject || m.superseded || keys.has(m.key)) continue;
-            keys.add(m.key);
-            t.record(m);
-          }
-          return BigInt(keys.size);
-        },
+        (t: TextFacts, name: string) => FACT_FUNCTIONS.count(t, lexicon(name)),
         { description: 'How many different terms of the lexicon the text affirms about the subject' },
       )
       .registerFunction(
         'Subjects.anyAgeAtLeast(int): bool',
-        (s: SubjectsFacts, n: bigint) => {
-          const min = Number(n);
-          let found = false;
-          for (const a of s.ages) {
-            if (a.age < min) continue;
-            found = true;
-            s.trace.items?.push({ field: a.field, text: a.text, start: a.start, end: a.end });
-          }
-          return found;
-        },
+        (s: SubjectsFacts, n: bigint) => FACT_FUNCTIONS.anyAgeAtLeast(s, Number(n)),
         { description: 'Some subject is at least this old (subjects[].age, else an age in the narrative)' },
       )
       .registerFunction(
         'Subjects.anyAgeUnder(int): bool',
-        (s: SubjectsFacts, n: bigint) => {
-          const max = Number(n);
-          let found = false;
-          for (const a of s.ages) {
-            if (a.age >= max) continue;
-            found = true;
-            s.trace.items?.push({ field: a.field, text: a.text, start: a.start, end: a.end });
-          }
-          return found;
-        },
+        (s: SubjectsFacts, n: bigint) => FACT_FUNCTIONS.anyAgeUnder(s, Number(n)),
         { description: 'Some subject is younger than this' },
       )
       .registerFunction('Subjects.ageKnown(): bool', (s: SubjectsFacts) => s.ages.length > 0, {

@@ -13,7 +13,8 @@ import { CallEventSchema, type CallEvent, type ScreeningKey } from '../domain/ca
 import { GATE_VALUES, type GateValue } from '../domain/classification.ts';
 import { createCelEnvironment, LEXICON_FUNCTIONS } from './cel-env.ts';
 import { isError, type RuleDiagnostic, type RuleErrorCode } from './diagnostics.ts';
-import type { EvaluationContext, FactSources } from './facts.ts';
+import type { EvaluationContext, FactSources, Facts } from './facts.ts';
+import { compileFast } from './fast.ts';
 import {
   RulesFileSchema,
   RuleTestFileSchema,
@@ -35,10 +36,12 @@ import { MatcherBuilder, type PatternKind } from './text.ts';
 export interface PreparedCondition {
   source: string;
   run: ParseResult;
+  /** The same condition compiled to a closure (see fast.ts), or null when CEL must run it. */
+  fast: ((facts: Facts) => boolean) | null;
   /** The rule can only be true if one of these lexicons has an affirmed mention; null = always run. */
   prefilter: Int32Array | null;
   /** Sub-conditions over structured fields, re-run when the rule fires to say which field mattered. */
-  atoms: Array<{ run: ParseResult; paths: string[]; literal?: string }>;
+  atoms: Array<{ run: ParseResult; fast: ((facts: Facts) => boolean) | null; paths: string[]; literal?: string }>;
 }
 
 interface PreparedBase {
@@ -473,9 +476,16 @@ function prepareCondition(env: Environment, c: CheckedCondition, lexIndex: Map<s
       const [l] = leaf.args as [ASTNode, ASTNode];
       if (l.op === 'value' && typeof l.args === 'string') literal = l.args;
     }
-    atoms.push({ run: env.parse(serialize(leaf)), paths, ...(literal !== undefined ? { literal } : {}) });
+    const run = env.parse(serialize(leaf));
+    atoms.push({ run, fast: compileFast(run.ast, lexIndex), paths, ...(literal !== undefined ? { literal } : {}) });
   }
-  return { source: c.src.source, run: c.run, prefilter: pre ? Int32Array.from(pre) : null, atoms };
+  return {
+    source: c.src.source,
+    run: c.run,
+    fast: compileFast(c.ast, lexIndex),
+    prefilter: pre ? Int32Array.from(pre) : null,
+    atoms,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,50 +13,64 @@ export type { EvaluationContext };
 
 interface Outcome {
   fired: boolean;
+  /** What the condition's text functions recorded; field evidence is added by {@link addAtomItems}. */
   items: TraceItem[];
   failed: boolean;
 }
 
-const NOT_FIRED: Outcome = { fired: false, items: [], failed: false };
+const NO_ITEMS: TraceItem[] = [];
+const NOT_FIRED: Outcome = { fired: false, items: NO_ITEMS, failed: false };
 
-function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
+function passesPrefilter(c: PreparedCondition, facts: Facts): boolean {
   const pre = c.prefilter;
-  if (pre) {
-    let hit = false;
-    for (let i = 0; i < pre.length; i++) {
-      if (facts.hits[pre[i]!]) {
-        hit = true;
-        break;
-      }
-    }
-    if (!hit) return NOT_FIRED;
-  }
+  if (!pre) return true;
+  for (let i = 0; i < pre.length; i++) if (facts.hits[pre[i]!]) return true;
+  return false;
+}
+
+/** Runs a condition and records what its text functions matched. */
+function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
+  if (!passesPrefilter(c, facts)) return NOT_FIRED;
   const items: TraceItem[] = [];
   facts.trace.items = items;
   let fired: boolean;
   let failed = false;
   try {
-    fired = c.run(facts) === true;
+    fired = c.fast ? c.fast(facts) : c.run(facts) === true;
   } catch {
     fired = onError;
     failed = true;
   } finally {
     facts.trace.items = null;
   }
-  if (fired && c.atoms.length > 0) {
-    // Which structured fields made it true: re-run the field comparisons on their own.
-    for (const atom of c.atoms) {
-      let ok = false;
-      try {
-        ok = atom.run(facts) === true;
-      } catch {
-        ok = false;
-      }
-      if (!ok) continue;
-      for (const path of atom.paths) items.push({ field: path, text: atom.literal ?? fieldText(facts, path) });
-    }
-  }
   return { fired, items, failed };
+}
+
+/** Runs a condition when only whether it fires matters (EMS rules, questions): records nothing. */
+function test(c: PreparedCondition, facts: Facts, onError: boolean): boolean {
+  if (!passesPrefilter(c, facts)) return false;
+  try {
+    return c.fast ? c.fast(facts) : c.run(facts) === true;
+  } catch {
+    return onError;
+  }
+}
+
+/**
+ * Which structured fields made a fired condition true: re-runs the field comparisons on their own
+ * and appends them to `items`. Done lazily, only for rules whose evidence is reported.
+ */
+function addAtomItems(c: PreparedCondition, facts: Facts, items: TraceItem[]): void {
+  for (const atom of c.atoms) {
+    let ok = false;
+    try {
+      ok = atom.fast ? atom.fast(facts) : atom.run(facts) === true;
+    } catch {
+      ok = false;
+    }
+    if (!ok) continue;
+    for (const path of atom.paths) items.push({ field: path, text: atom.literal ?? fieldText(facts, path) });
+  }
 }
 
 function fieldText(facts: Facts, path: string): string {
@@ -115,45 +129,59 @@ export function classify(
   // Categories: the sum of the weights of the rules that fire.
   const n = ruleset.categories.length;
   const scores = new Float64Array(n);
-  const evidence: Evidence[][] = Array.from({ length: n }, () => []);
+  // Evidence is built only for categories that reach their threshold.
+  const firedRules: Array<{ r: PreparedRuleset['categoryRules'][number]; items: TraceItem[] }> = [];
   for (const r of ruleset.categoryRules) {
     const o = run(r.when, facts, false);
     if (!o.fired) continue;
     fired?.add(r.id);
     scores[r.category]! += r.weight;
-    evidence[r.category]!.push(...evidenceOf(r.id, r.reason, o.items));
+    firedRules.push({ r, items: o.items });
   }
   const categories: Classification['categories'] = [];
   for (let i = 0; i < n; i++) {
     const c = ruleset.categories[i]!;
     const score = Math.round(scores[i]! * 1000) / 1000;
     if (score + 1e-9 < c.threshold) continue;
-    if (c.unless && run(c.unless, facts, false).fired) continue;
-    categories.push({ category: c.id, score, evidence: evidence[i]! });
+    if (c.unless && test(c.unless, facts, false)) continue;
+    const evidence: Evidence[] = [];
+    for (const f of firedRules) {
+      if (f.r.category !== i) continue;
+      if (f.r.when.atoms.length > 0) addAtomItems(f.r.when, facts, f.items);
+      for (const e of evidenceOf(f.r.id, f.r.reason, f.items)) evidence.push(e);
+    }
+    categories.push({ category: c.id, score, evidence });
   }
   // Highest score first; ties keep the order the categories are defined in.
   categories.sort((a, b) => b.score - a.score);
 
   // Gate: the most cautious level of the gate rules that fire.
   let severity = -1;
-  const gateFired: Array<{ severity: number; reason: GateReason }> = [];
+  const gateFired: Array<{ r: PreparedRuleset['gateRules'][number]; o: Outcome }> = [];
   for (const r of ruleset.gateRules) {
     const o = run(r.when, facts, r.severity > 0);
     if (!o.fired) continue;
     fired?.add(r.id);
     severity = Math.max(severity, r.severity);
-    const first = o.items[0];
+    gateFired.push({ r, o });
+  }
+  // Reasons only for the rules at the final level; each names its first piece of evidence.
+  let reasons: GateReason[] = [];
+  for (const { r, o } of gateFired) {
+    if (r.severity !== severity) continue;
+    let first = o.items[0];
+    if (!first && r.when.atoms.length > 0) {
+      const atomItems: TraceItem[] = [];
+      addAtomItems(r.when, facts, atomItems);
+      first = atomItems[0];
+    }
     const reason = o.failed ? `${r.reason} (the rule failed to evaluate; treated as true)` : r.reason;
-    gateFired.push({
-      severity: r.severity,
-      reason: {
-        ruleId: r.id,
-        reason,
-        ...(first ? { field: first.field, ...(first.text !== undefined ? { text: first.text } : {}) } : {}),
-      },
+    reasons.push({
+      ruleId: r.id,
+      reason,
+      ...(first ? { field: first.field, ...(first.text !== undefined ? { text: first.text } : {}) } : {}),
     });
   }
-  let reasons = gateFired.filter((f) => f.severity === severity).map((f) => f.reason);
   if (severity < 0) {
     severity = 1;
     reasons = [{ ruleId: 'engine.no-gate-rule', reason: 'No gate rule decided; the cautious default applies' }];
@@ -174,7 +202,7 @@ export function classify(
   const screeningQuestions: Classification['screeningQuestions'] = [];
   for (const q of ruleset.questions) {
     const ask = q.when
-      ? run(q.when, facts, true).fired
+      ? test(q.when, facts, true)
       : ruleset.requireForCivilian.includes(q.key) && facts.screening[q.key] === 'unknown';
     if (ask) screeningQuestions.push({ key: q.key, question: q.question, settles: q.settles });
   }
@@ -182,7 +210,7 @@ export function classify(
   const emsReasons: Classification['ems']['reasons'] = [];
   for (const r of ruleset.emsRules) {
     // An EMS rule that fails is treated as firing: sending EMS needlessly is the safe error.
-    if (!run(r.when, facts, true).fired) continue;
+    if (!test(r.when, facts, true)) continue;
     fired?.add(r.id);
     emsReasons.push({ ruleId: r.id, reason: r.reason });
   }
