@@ -56,6 +56,8 @@ echo "services: DATABASE_URL=${DATABASE_URL:-none} REDIS_URL=${REDIS_URL:-none} 
 step typecheck npx tsc --noEmit
 step lint npx eslint --max-warnings 0 .
 step format npx prettier --check --log-level warn .
+# Both contracts (openapi/*.yaml, per redocly.yaml): no errors, and no warnings either.
+step contracts-lint bash -c 'out=$(npx redocly lint 2>&1); s=$?; echo "$out" | grep -vE "^npm warn"; [[ $s == 0 ]] && ! grep -q "You have [0-9]* warning" <<<"$out"'
 
 # --- tests ------------------------------------------------------------------------------------
 mkdir -p .tap

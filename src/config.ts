@@ -105,6 +105,19 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(DEFAULTS.rulesDir)
     .describe('Folder of the triage rules and routing policies'),
+  AUTH_MODE: z
+    .enum(['keys', 'off'])
+    .default('keys')
+    .describe(
+      "REST access control: 'keys' = every /v1 route needs an API key (npx cad-triage keys); 'off' = no checks, for local trials only (warned at every start)",
+    ),
+  METRICS_PUBLIC: bool('Serve /metrics without a key (false = admin keys only)', true),
+  RATE_LIMIT_PER_MINUTE: int(
+    'Requests per minute allowed to one API key (shared across replicas through Redis)',
+    600,
+    1,
+    1_000_000,
+  ),
   SHUTDOWN_TIMEOUT_MS: int(
     'How long a graceful shutdown may take before the process exits',
     15000,

@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { openResources, type Resources } from './resources.ts';
 import { buildApp } from './app.ts';
+import { ensureFirstKey } from './auth/keys.ts';
 import { createRulesStore, type RulesStore } from './rules/index.ts';
 import { createPolicyStore, type PolicyStore } from './routing/index.ts';
 import type { TriageDeps } from './triage/pipeline.ts';
@@ -106,7 +107,16 @@ export async function startService(
       closers.push(() => consumer.stop());
     }
 
-    const app = await buildApp({ config, logger, resources, triage: { deps, metrics } });
+    // The embedded default's first start makes a local admin key and shows it once; with PostgreSQL,
+    // keys are made with `npx cad-triage keys create`.
+    if (config.AUTH_MODE === 'keys' && !config.DATABASE_URL) await ensureFirstKey(resources.db, logger);
+    const app = await buildApp({
+      config,
+      logger,
+      resources,
+      triage: { deps, metrics },
+      admin: { rules, policies },
+    });
     closers.push(() => app.close());
     return { app, resources, rules, policies, metrics, deps, close };
   } catch (err) {

@@ -12,7 +12,8 @@ async function commands(): Promise<Record<string, Command>> {
   // Loaded lazily so `cad-triage eval` does not pay for the database drivers and vice versa.
   const { migrateCommands } = await import('./migrate.ts');
   const { rulesCommands } = await import('./rules.ts');
-  return { ...migrateCommands, ...rulesCommands };
+  const { keysCommands } = await import('./keys.ts');
+  return { ...migrateCommands, ...rulesCommands, ...keysCommands };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ProblemSchema } from './problem.ts';
 
 const ReadySchema = z
   .object({
@@ -41,10 +42,12 @@ export const healthRoutes: FastifyPluginAsync<{ checks: Record<string, () => Pro
     '/health/live',
     {
       schema: {
+        operationId: 'getLiveness',
         tags: ['health'],
         summary: 'Liveness: the process is up',
-        response: { 200: z.object({ status: z.literal('live') }) },
+        response: { 200: z.object({ status: z.literal('live') }), '4xx': ProblemSchema },
       },
+      config: { access: 'public' },
     },
     async () => ({ status: 'live' as const }),
   );
@@ -52,10 +55,12 @@ export const healthRoutes: FastifyPluginAsync<{ checks: Record<string, () => Pro
     '/health/ready',
     {
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'Readiness: every configured dependency answers',
-        response: { 200: ReadySchema, 503: ReadySchema },
+        response: { 200: ReadySchema, '4xx': ProblemSchema, 503: ReadySchema },
       },
+      config: { access: 'public' },
     },
     async (_req, reply) => {
       const names = Object.keys(checks);

@@ -51,15 +51,17 @@ export function installProblemHandler(app: FastifyInstance): void {
       );
     } else if (err instanceof AppError) {
       // 503 names the dependency ("database unavailable"), which helps the caller and leaks nothing.
-      body = problem(err.code, err.status >= 500 && err.status !== 503 ? undefined : err.detail);
+      body = problem(err.code, err.status >= 500 && err.status !== 503 ? undefined : err.detail, {
+        ...(err.status < 500 ? (err.extra as Partial<Problem> | undefined) : undefined),
+      });
       if (err.status === 503) void reply.header('retry-after', '5');
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      body = problem('ERR_BODY_TOO_LARGE', err.message);
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      body = problem('ERR_MEDIA_TYPE', err.message);
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      // Fastify's own client errors: bad JSON, body too large, unsupported media type.
-      body = {
-        ...problem('ERR_VALIDATION', err.message),
-        status: err.statusCode,
-        title: err.code ?? 'Bad request',
-      };
+      // Fastify's other client errors: bad JSON, empty body with a JSON content type.
+      body = { ...problem('ERR_VALIDATION', err.message), status: err.statusCode };
     } else {
       body = problem('ERR_INTERNAL');
     }

@@ -5,8 +5,11 @@ import { z } from 'zod';
 import type { Database } from '../adapters/database.ts';
 import { DecisionSchema, type Decision } from '../domain/decision.ts';
 import { ResponseModeSchema } from '../domain/routing.ts';
+import { allows, type Principal } from '../auth/keys.ts';
 import { AppError } from '../errors.ts';
+import { principalOf } from './auth.ts';
 import { ProblemSchema } from './problem.ts';
+import { AUTH_PROBLEMS } from './responses.ts';
 
 export const FeedbackSchema = z
   .object({
@@ -91,18 +94,28 @@ const toReferral = (r: ReferralRow) => ({
   updatedAt: iso(r.updated_at)!,
 });
 
-const problems = { 400: ProblemSchema, 404: ProblemSchema };
+const problems = { 400: ProblemSchema, ...AUTH_PROBLEMS, 404: ProblemSchema };
 
-/** Decision lookup, dispatcher feedback and the follow-up referral queue. */
+/** Small bodies: a feedback note or a referral update is never more than a few KiB. */
+const SMALL_BODY = 16 * 1024;
+
+/** The same id normalisation as routing policies and keys, in SQL ("New Haven" → "new-haven"). */
+const JURISDICTION_ID_SQL = (column: string) => `lower(regexp_replace(trim(${column}), '\\s+', '-', 'g'))`;
+
+/**
+ * Decision lookup, dispatcher feedback and the follow-up referral queue. A record of a jurisdiction
+ * the key may not see answers 404, as if it did not exist, so ids of other towns' records leak nothing.
+ */
 export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { db }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  const decision = async (decisionId: string): Promise<Decision> => {
-    const { rows } = await db.query<{ decision: Decision }>(
-      'SELECT decision FROM decisions WHERE decision_id = $1',
+  const decision = async (principal: Principal, decisionId: string): Promise<Decision> => {
+    const { rows } = await db.query<{ decision: Decision; jurisdiction: string }>(
+      'SELECT decision, jurisdiction FROM decisions WHERE decision_id = $1',
       [decisionId],
     );
-    if (!rows[0]) throw new AppError('ERR_NOT_FOUND', `no decision ${decisionId}`);
+    if (!rows[0] || !allows(principal, rows[0].jurisdiction))
+      throw new AppError('ERR_NOT_FOUND', `no decision ${decisionId}`);
     return rows[0].decision;
   };
 
@@ -110,19 +123,22 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
     '/v1/decisions/:decisionId',
     {
       schema: {
+        operationId: 'getDecision',
         tags: ['decisions'],
         summary: 'A decision by id',
         params: z.object({ decisionId: z.uuid() }),
         response: { 200: DecisionSchema, ...problems },
       },
+      config: { access: ['dispatch', 'vendor', 'admin'] },
     },
-    async (req) => decision(req.params.decisionId),
+    async (req) => decision(principalOf(req), req.params.decisionId),
   );
 
   r.get(
     '/v1/incidents/:incidentId/decisions',
     {
       schema: {
+        operationId: 'listIncidentDecisions',
         tags: ['decisions'],
         summary: 'Every decision of an incident, oldest revision first',
         params: z.object({ incidentId: z.string().min(1).max(128) }),
@@ -131,12 +147,21 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
           ...problems,
         },
       },
+      config: { access: ['dispatch', 'vendor', 'admin'] },
     },
     async (req) => {
-      const { rows } = await db.query<{ decision: Decision }>(
-        'SELECT decision FROM decisions WHERE incident_id = $1 ORDER BY revision, decided_at',
+      const principal = principalOf(req);
+      const { rows: incident } = await db.query<{ jurisdiction: string }>(
+        'SELECT jurisdiction FROM incidents WHERE incident_id = $1',
         [req.params.incidentId],
       );
+      const visible = incident[0] !== undefined && allows(principal, incident[0].jurisdiction);
+      const { rows } = visible
+        ? await db.query<{ decision: Decision }>(
+            'SELECT decision FROM decisions WHERE incident_id = $1 ORDER BY revision, decided_at',
+            [req.params.incidentId],
+          )
+        : { rows: [] };
       if (rows.length === 0)
         throw new AppError('ERR_NOT_FOUND', `no decisions for incident ${req.params.incidentId}`);
       return { incidentId: req.params.incidentId, decisions: rows.map((x) => x.decision) };
@@ -147,15 +172,23 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
     '/v1/decisions/:decisionId/feedback',
     {
       schema: {
+        operationId: 'recordFeedback',
         tags: ['decisions'],
         summary: 'Record what dispatch actually did with a decision',
         params: z.object({ decisionId: z.uuid() }),
         body: FeedbackSchema,
-        response: { 201: z.object({ feedbackId: z.uuid(), decisionId: z.uuid() }), ...problems },
+        response: {
+          201: z.object({ feedbackId: z.uuid(), decisionId: z.uuid() }),
+          ...problems,
+          413: ProblemSchema,
+          415: ProblemSchema,
+        },
       },
+      config: { access: ['dispatch', 'admin'] },
+      bodyLimit: SMALL_BODY,
     },
     async (req, reply) => {
-      await decision(req.params.decisionId);
+      await decision(principalOf(req), req.params.decisionId);
       const feedbackId = randomUUID();
       const b = req.body;
       await db.query(
@@ -179,8 +212,10 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
     '/v1/referrals',
     {
       schema: {
+        operationId: 'listReferrals',
         tags: ['referrals'],
         summary: 'The follow-up work queue, oldest first',
+        description: 'Only referrals of the jurisdictions the key may see are listed.',
         querystring: z.object({
           jurisdiction: z.string().min(1).max(64).optional(),
           status: ReferralStatusSchema.optional(),
@@ -193,8 +228,10 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
           ...problems,
         },
       },
+      config: { access: ['dispatch', 'admin'] },
     },
     async (req) => {
+      const principal = principalOf(req);
       const q = req.query;
       const where: string[] = [];
       const params: unknown[] = [];
@@ -202,6 +239,8 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
         params.push(v);
         where.push(sql.replace('?', `$${params.length}`));
       };
+      if (!principal.jurisdictions.includes('*'))
+        add(`${JURISDICTION_ID_SQL('jurisdiction')} = ANY(?)`, principal.jurisdictions);
       if (q.jurisdiction) add('jurisdiction = ?', q.jurisdiction);
       if (q.status) add('status = ?', q.status);
       if (q.pool) add('pool_id = ?', q.pool);
@@ -225,14 +264,24 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
     '/v1/referrals/:referralId',
     {
       schema: {
+        operationId: 'updateReferral',
         tags: ['referrals'],
         summary: 'Move a referral through the queue: assign, contacted, closed with an outcome',
         params: z.object({ referralId: z.uuid() }),
         body: ReferralPatchSchema,
-        response: { 200: ReferralSchema, 409: ProblemSchema, ...problems },
+        response: {
+          200: ReferralSchema,
+          ...problems,
+          409: ProblemSchema,
+          413: ProblemSchema,
+          415: ProblemSchema,
+        },
       },
+      config: { access: ['dispatch', 'admin'] },
+      bodyLimit: SMALL_BODY,
     },
     async (req) => {
+      const principal = principalOf(req);
       const { referralId } = req.params;
       const b = req.body;
       return db.transaction(async (tx) => {
@@ -241,7 +290,8 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
           [referralId],
         );
         const current = rows[0];
-        if (!current) throw new AppError('ERR_NOT_FOUND', `no referral ${referralId}`);
+        if (!current || !allows(principal, current.jurisdiction))
+          throw new AppError('ERR_NOT_FOUND', `no referral ${referralId}`);
         if (!NEXT[current.status]!.includes(b.status)) {
           throw new AppError(
             'ERR_REFERRAL_TRANSITION',

@@ -1,11 +1,25 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { allows } from '../auth/keys.ts';
+import { MAX_EVENT_BYTES } from '../definitions.ts';
 import { CallEventSchema } from '../domain/call-event.ts';
 import { DecisionSchema } from '../domain/decision.ts';
+import { AppError } from '../errors.ts';
 import { recordOutcome, type Metrics } from '../metrics.ts';
 import { type TriageDeps, triage } from '../triage/pipeline.ts';
+import { principalOf } from './auth.ts';
 import { ProblemSchema, problem } from './problem.ts';
+import { AUTH_PROBLEMS } from './responses.ts';
+
+/** The body's jurisdiction and incident, read leniently: the pipeline does the real validation. */
+function claimed(body: unknown): { jurisdiction?: string; incidentId?: string } {
+  const b = body as { agency?: { jurisdiction?: unknown }; incidentId?: unknown } | null;
+  return {
+    ...(typeof b?.agency?.jurisdiction === 'string' ? { jurisdiction: b.agency.jurisdiction } : {}),
+    ...(typeof b?.incidentId === 'string' ? { incidentId: b.incidentId } : {}),
+  };
+}
 
 /**
  * `POST /v1/triage`: the REST door to the same pipeline Kafka uses. Idempotent on `eventId`: a
@@ -20,42 +34,72 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
     '/v1/triage',
     {
       schema: {
+        operationId: 'triageCall',
         tags: ['triage'],
         summary: 'Triage a call event',
         description:
           'Classifies the call, gates scene safety, routes it by the jurisdiction policy, stores the decision and returns it. ' +
-          'Sending the same eventId again returns the stored decision.',
+          'Sending the same eventId again returns the stored decision. A key may only triage calls of its own jurisdictions ' +
+          '(403 otherwise, also for an incident id already recorded under another jurisdiction).',
         body: CallEventSchema,
         response: {
           200: DecisionSchema,
           400: ProblemSchema,
+          ...AUTH_PROBLEMS,
           409: ProblemSchema.extend({ currentDecisionId: z.uuid().nullable() }),
+          413: ProblemSchema,
+          415: ProblemSchema,
           503: ProblemSchema,
         },
       },
+      config: { access: ['dispatch', 'vendor', 'admin'] },
+      bodyLimit: MAX_EVENT_BYTES,
       // The pipeline validates; the schema above documents the contract.
       validatorCompiler: () => (data) => ({ value: data }),
     },
     async (req, reply) => {
+      const principal = principalOf(req);
+      if (!principal.jurisdictions.includes('*')) {
+        const { jurisdiction, incidentId } = claimed(req.body);
+        if (jurisdiction !== undefined && !allows(principal, jurisdiction)) {
+          throw new AppError(
+            'ERR_FORBIDDEN',
+            `this key may not triage calls of jurisdiction ${jurisdiction}`,
+          );
+        }
+        if (incidentId !== undefined) {
+          const { rows } = await deps.db.query<{ jurisdiction: string }>(
+            'SELECT jurisdiction FROM incidents WHERE incident_id = $1',
+            [incidentId],
+          );
+          if (rows[0] && !allows(principal, rows[0].jurisdiction)) {
+            throw new AppError('ERR_FORBIDDEN', `incident ${incidentId} belongs to another jurisdiction`);
+          }
+        }
+      }
       metrics.eventsIn.inc({ transport: 'rest' });
       const end = metrics.processing.startTimer({ transport: 'rest' });
       const outcome = await triage(req.body, deps);
       end();
       recordOutcome(metrics, 'rest', outcome);
       switch (outcome.kind) {
-        case 'invalid':
+        case 'invalid': {
+          // Paths as in every other route's validation errors: "body.agency.jurisdiction".
+          const errors = outcome.errors.map((e) => ({
+            ...e,
+            path: e.path === '(root)' ? 'body' : `body.${e.path}`,
+          }));
           return reply
             .status(400)
             .type('application/problem+json')
             .send(
               problem(
                 'ERR_VALIDATION',
-                `${outcome.errors.length} invalid field(s): ${outcome.errors.map((e) => e.path).join(', ')}`,
-                {
-                  errors: outcome.errors,
-                },
+                `${errors.length} invalid field(s): ${errors.map((e) => e.path).join(', ')}`,
+                { errors },
               ),
             );
+        }
         case 'stale':
           return reply
             .status(409)

@@ -1,0 +1,108 @@
+/**
+ * `cad-triage keys create|list|revoke`: API keys in the configured database (DATABASE_URL, else the
+ * embedded PGlite folder). Pending migrations are applied first, so a fresh database works.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.ts';
+import { DEFAULTS } from '../definitions.ts';
+import { createLogger } from '../logger.ts';
+import type { Database } from '../adapters/database.ts';
+import { migrate, readMigrations } from '../adapters/migrations.ts';
+import { openDatabase } from '../resources.ts';
+import { createKey, listKeys, revokeKey, ROLES, type Role } from '../auth/keys.ts';
+import type { Command } from './main.ts';
+
+async function withDatabase(fn: (db: Database) => Promise<number>): Promise<number> {
+  let config;
+  try {
+    config = loadConfig({ ...process.env, MIGRATE_ON_START: 'false' });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`cad-triage: ${err.message}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: 'warn' });
+  const db = await openDatabase(config, logger);
+  try {
+    await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
+    return await fn(db);
+  } catch (err) {
+    process.stderr.write(`cad-triage keys: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await db.close();
+  }
+}
+
+const fail = (message: string) => {
+  process.stderr.write(`cad-triage keys: ${message}\n`);
+  return 2;
+};
+
+export const keysCommands: Record<string, Command> = {
+  'keys create': {
+    summary:
+      'create an API key: --role dispatch|vendor|admin --jurisdictions a,b|* --name NAME (prints the key once)',
+    async run(args) {
+      let values;
+      try {
+        ({ values } = parseArgs({
+          args,
+          options: {
+            role: { type: 'string' },
+            jurisdictions: { type: 'string' },
+            name: { type: 'string' },
+          },
+        }));
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const role = values.role as Role | undefined;
+      if (!role || !ROLES.includes(role)) return fail(`--role must be one of ${ROLES.join(', ')}`);
+      const jurisdictions = (values.jurisdictions ?? '')
+        .split(',')
+        .map((j) => j.trim())
+        .filter(Boolean);
+      if (jurisdictions.length === 0)
+        return fail('--jurisdictions needs a comma-separated list (or * for all)');
+      if (!values.name) return fail('--name is required (who or what holds the key)');
+      const name = values.name;
+      return withDatabase(async (db) => {
+        const { key, record } = await createKey(db, { role, jurisdictions, name });
+        process.stderr.write(
+          `created key ${record.keyId} (${record.role}, ${record.jurisdictions.join(',')}); it is shown only now:\n`,
+        );
+        process.stdout.write(`${key}\n`);
+        return 0;
+      });
+    },
+  },
+  'keys list': {
+    summary: 'list API keys (ids, roles, jurisdictions, names; never secrets)',
+    async run() {
+      return withDatabase(async (db) => {
+        for (const k of await listKeys(db)) {
+          process.stdout.write(
+            `${k.keyId}\t${k.role}\t${k.jurisdictions.join(',')}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}\t${k.name}\n`,
+          );
+        }
+        return 0;
+      });
+    },
+  },
+  'keys revoke': {
+    summary: 'revoke an API key by id',
+    async run(args) {
+      const id = args[0];
+      if (!id) return fail('usage: cad-triage keys revoke ID');
+      return withDatabase(async (db) => {
+        if (!(await revokeKey(db, id))) {
+          process.stderr.write(`cad-triage keys: no active key ${id}\n`);
+          return 1;
+        }
+        process.stdout.write(`revoked ${id}\n`);
+        return 0;
+      });
+    },
+  },
+};
