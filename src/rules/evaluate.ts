@@ -73,12 +73,20 @@ function addAtomItems(c: PreparedCondition, facts: Facts, items: TraceItem[]): v
   }
 }
 
+const splitPaths = new Map<string, [string, string | undefined]>();
+
 function fieldText(facts: Facts, path: string): string {
   let v: unknown = facts;
-  const dot = path.indexOf('.');
-  // Paths are "variable" or "variable.field" (see compile.ts fieldPaths).
-  if (dot < 0) v = (facts as unknown as Record<string, unknown>)[path];
-  else v = ((facts as unknown as Record<string, Record<string, unknown>>)[path.slice(0, dot)] ?? {})[path.slice(dot + 1)];
+  // Paths are "variable" or "variable.field" (see compile.ts fieldPaths); split once per path.
+  let parts = splitPaths.get(path);
+  if (!parts) {
+    const dot = path.indexOf('.');
+    parts = dot < 0 ? [path, undefined] : [path.slice(0, dot), path.slice(dot + 1)];
+    splitPaths.set(path, parts);
+  }
+  const [name, field] = parts;
+  if (field === undefined) v = (facts as unknown as Record<string, unknown>)[name];
+  else v = ((facts as unknown as Record<string, Record<string, unknown>>)[name] ?? {})[field];
   if (Array.isArray(v)) return v.join(', ');
   return String(v);
 }
@@ -95,13 +103,15 @@ function evidenceOf(ruleId: string, reason: string, items: TraceItem[]): Evidenc
     let dup = false;
     for (let j = 0; j < i && !dup; j++) dup = sameItem(items[j]!, it);
     if (dup) continue;
-    out.push({
-      ruleId,
-      field: it.field,
-      ...(it.text !== undefined ? { text: it.text } : {}),
-      ...(it.start !== undefined ? { start: it.start, end: it.end! } : {}),
-      reason,
-    });
+    // Same keys in the same order as spreading the optional ones: the output is unchanged.
+    const e: Evidence = { ruleId, field: it.field } as Evidence;
+    if (it.text !== undefined) e.text = it.text;
+    if (it.start !== undefined) {
+      e.start = it.start;
+      e.end = it.end!;
+    }
+    e.reason = reason;
+    out.push(e);
   }
   return out;
 }
@@ -176,11 +186,13 @@ export function classify(
       first = atomItems[0];
     }
     const reason = o.failed ? `${r.reason} (the rule failed to evaluate; treated as true)` : r.reason;
-    reasons.push({
-      ruleId: r.id,
-      reason,
-      ...(first ? { field: first.field, ...(first.text !== undefined ? { text: first.text } : {}) } : {}),
-    });
+    // Same keys in the same order as the optional spreads would give.
+    const gr: GateReason = { ruleId: r.id, reason };
+    if (first) {
+      gr.field = first.field;
+      if (first.text !== undefined) gr.text = first.text;
+    }
+    reasons.push(gr);
   }
   if (severity < 0) {
     severity = 1;

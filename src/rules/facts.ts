@@ -202,6 +202,21 @@ function analyzeCached(src: FactSources, text: string): AnalyzedText {
   return hit;
 }
 
+/** Lexicons that list a call-type code, cached per rule set and code as written. */
+const codeLexCache = new WeakMap<FactSources, Map<string, ReadonlySet<number>>>();
+
+function codeLexicons(src: FactSources, code: string): ReadonlySet<number> {
+  let cache = codeLexCache.get(src);
+  if (!cache) codeLexCache.set(src, (cache = new Map()));
+  let hit = cache.get(code);
+  if (!hit) {
+    hit = new Set(src.codeIndex.get(code.toUpperCase()) ?? []);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(code, hit);
+  }
+  return hit;
+}
+
 /** Builds the facts of one call; runs the matcher once over the narrative and the call type. */
 export function buildFacts(src: FactSources, call: CallEvent, context?: EvaluationContext): Facts {
   const trace: Trace = { items: null };
@@ -216,7 +231,7 @@ export function buildFacts(src: FactSources, call: CallEvent, context?: Evaluati
 
   const code = call.callType.code.trim();
   const description = call.callType.description ?? '';
-  const codeLex = new Set(src.codeIndex.get(code.toUpperCase()) ?? []);
+  const codeLex = codeLexicons(src, code);
   for (const l of codeLex) hits[l] = 1;
   const codeAnalyzed = analyzeCached(src, code);
   const descAnalyzed = analyzeCached(src, description);

@@ -17,7 +17,20 @@ export interface Token {
   start: number;
   end: number;
   punct: boolean;
+  /** The word's id in the rule set's vocabulary, -1 when it is in no term (set by normalize). */
+  id?: number | undefined;
+  /** Prefix children of the trie root this word matches (set by normalize). */
+  rootPrefixes?: TrieNode[] | undefined;
 }
+
+/** What the matcher knows about one normalized word: computed once per distinct word. */
+interface WordInfo {
+  t: string;
+  id: number;
+  rootPrefixes: TrieNode[];
+}
+
+const NO_NODES: TrieNode[] = [];
 
 /** Hard breaks: a negation scope or a reporter clause never crosses one. `|` stands for " / ", " - ", "**". */
 const HARD_BREAKS = new Set(['.', '?', '!', ';', ':', '|']);
@@ -42,9 +55,11 @@ function fold(s: string): string {
  * Splits text into word and punctuation tokens. Possessive "'s" becomes its own token (so "RP'S
  * HUSBAND" is not about the RP); other apostrophes vanish ("CAN'T" = "cant"); a hyphen inside a
  * word splits it ("NON-VIOLENT" = "non violent"); `abbrevKeys` lets slash abbreviations such as
- * "W/" or "Y/O" stay one token.
+ * "W/" or "Y/O" stay one token. With `unfolded`, words keep their case and diacritics (the
+ * matcher folds each distinct word once, in its word cache).
  */
-export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[] {
+export function tokenize(text: string, abbrevKeys: ReadonlySet<string>, unfolded = false): Token[] {
+  const fw = unfolded ? (w: string) => w : fold;
   const out: Token[] = [];
   const n = text.length;
   let i = 0;
@@ -62,7 +77,7 @@ export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[]
         SLASH_COMPOUND.lastIndex = i;
         const sc = SLASH_COMPOUND.exec(text);
         if (sc && abbrevKeys.has(fold(sc[0]))) {
-          out.push({ t: fold(sc[0]), start: i, end: i + sc[0].length, punct: false });
+          out.push({ t: fold(sc[0]), start: i, end: i + sc[0].length, punct: false, id: undefined, rootPrefixes: undefined });
           i += sc[0].length;
           continue;
         }
@@ -75,15 +90,15 @@ export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[]
         while (k < n && isWordChar(text, k)) k++;
         const suffix = text.slice(j + 1, k);
         if (suffix === 's' || suffix === 'S') {
-          out.push({ t: fold(text.slice(i, j)), start: i, end: j, punct: false });
-          out.push({ t: "'s", start: j, end: k, punct: false });
+          out.push({ t: fw(text.slice(i, j)), start: i, end: j, punct: false, id: undefined, rootPrefixes: undefined });
+          out.push({ t: "'s", start: j, end: k, punct: false, id: undefined, rootPrefixes: undefined });
         } else {
-          out.push({ t: fold(text.slice(i, j) + suffix), start: i, end: k, punct: false });
+          out.push({ t: fw(text.slice(i, j) + suffix), start: i, end: k, punct: false, id: undefined, rootPrefixes: undefined });
         }
         i = k;
         continue;
       }
-      out.push({ t: fold(text.slice(i, j)), start: i, end: j, punct: false });
+      out.push({ t: fw(text.slice(i, j)), start: i, end: j, punct: false, id: undefined, rootPrefixes: undefined });
       i = j;
       continue;
     }
@@ -93,7 +108,7 @@ export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[]
     if (ch === '*' && text[i + 1] === '*') {
       let j = i;
       while (text[j] === '*') j++;
-      out.push({ t: '|', start: i, end: j, punct: true });
+      out.push({ t: '|', start: i, end: j, punct: true, id: undefined, rootPrefixes: undefined });
       i = j;
       continue;
     }
@@ -104,12 +119,12 @@ export function tokenize(text: string, abbrevKeys: ReadonlySet<string>): Token[]
       }
       // " / " and " - " separate narrative entries; "SI/HI" is a list.
       const t = prevSpace && nextSpace ? '|' : ch === '/' ? '/' : '|';
-      out.push({ t, start: i, end: i + 1, punct: true });
+      out.push({ t, start: i, end: i + 1, punct: true, id: undefined, rootPrefixes: undefined });
       i++;
       continue;
     }
     if ('.,;:?!&'.includes(ch)) {
-      out.push({ t: ch === '!' ? '.' : ch, start: i, end: i + 1, punct: true });
+      out.push({ t: ch === '!' ? '.' : ch, start: i, end: i + 1, punct: true, id: undefined, rootPrefixes: undefined });
     }
     i++;
   }
@@ -219,13 +234,39 @@ export function parseTerm(term: string, normalizeWord: (w: string) => string[], 
 // The trie
 
 interface TrieNode {
-  next: Map<string, TrieNode>;
+  /** Children by word id (see {@link MatcherBuilder}): integer keys hash faster than strings. */
+  next: Map<number, TrieNode>;
+  /** The id of the only child when `next` has exactly one (most deep nodes), else -2. */
+  onlyId: number;
+  onlyChild: TrieNode | undefined;
   prefixes: Array<[string, TrieNode]>;
   gaps: Array<[number, TrieNode]>;
   out: number[];
 }
 
-const newNode = (): TrieNode => ({ next: new Map(), prefixes: [], gaps: [], out: [] });
+const newNode = (): TrieNode => ({ next: new Map(), onlyId: -2, onlyChild: undefined, prefixes: [], gaps: [], out: [] });
+
+/** Fills in the single-child shortcut of every node once the trie is complete. */
+function finishTrie(root: TrieNode): void {
+  const stack = [root];
+  const seen = new Set<TrieNode>();
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (seen.has(node)) continue;
+    seen.add(node);
+    if (node.next.size === 1) {
+      const [id, child] = node.next.entries().next().value as [number, TrieNode];
+      node.onlyId = id;
+      node.onlyChild = child;
+    } else {
+      node.onlyId = -2;
+      node.onlyChild = undefined;
+    }
+    for (const child of node.next.values()) stack.push(child);
+    for (const [, child] of node.prefixes) stack.push(child);
+    for (const [, child] of node.gaps) stack.push(child);
+  }
+}
 
 /** What a pattern in the trie stands for: a content lexicon, or a negation/attribution trigger. */
 export type PatternKind =
@@ -273,6 +314,8 @@ export class Matcher {
   readonly vocab: Set<string>;
   /** Deletion variant -> vocabulary word ("talkng" -> "talking"). */
   readonly deletions: Map<string, string>;
+  /** Vocabulary word -> its id in the trie. */
+  readonly ids: ReadonlyMap<string, number>;
 
   constructor(
     root: TrieNode,
@@ -280,8 +323,10 @@ export class Matcher {
     abbrev: Map<string, string[]>,
     window: number,
     vocab: Set<string>,
+    ids: ReadonlyMap<string, number>,
   ) {
     this.root = root;
+    this.ids = ids;
     this.patterns = patterns;
     this.abbrev = abbrev;
     this.abbrevKeys = new Set(abbrev.keys());
@@ -326,53 +371,65 @@ export class Matcher {
   }
 
   /**
-   * Word -> its normalized words (abbreviation expanded or typo repaired). Also interns them: the
-   * same string objects come back every call, so V8 hashes each only once for the trie lookups.
+   * Word as written -> its normalized words (folded, abbreviation expanded or typo repaired), each
+   * with its vocabulary id and the root prefixes it matches: one lookup per token instead of a
+   * fold and one lookup per trie step. Also interns the words: the same string objects come back
+   * every call.
    */
-  private readonly wordCache = new Map<string, string[]>();
+  private readonly wordCache = new Map<string, WordInfo[]>();
 
-  private normalizedWords(t: string): string[] {
-    let hit = this.wordCache.get(t);
+  private normalizedWords(written: string): WordInfo[] {
+    let hit = this.wordCache.get(written);
     if (hit === undefined) {
-      hit = this.abbrev.get(t) ?? [t === "'s" ? t : this.repair(t)];
+      const t = fold(written);
+      const words = this.abbrev.get(t) ?? [t === "'s" ? t : this.repair(t)];
+      hit = words.map((w) => this.wordInfo(w));
       if (this.wordCache.size > 100_000) this.wordCache.clear();
-      this.wordCache.set(t, hit);
+      this.wordCache.set(written, hit);
     }
     return hit;
   }
 
+  private wordInfo(t: string): WordInfo {
+    const rootPrefixes: TrieNode[] = [];
+    for (const [prefix, node] of this.root.prefixes) if (t.startsWith(prefix)) rootPrefixes.push(node);
+    return { t, id: this.ids.get(t) ?? -1, rootPrefixes: rootPrefixes.length > 0 ? rootPrefixes : NO_NODES };
+  }
+
+  private scratchBuf = new Int32Array(4096);
+
+  /** A zeroed scratch buffer of at least `size` ints for {@link analyze}; reused call after call. */
+  scratch(size: number): Int32Array {
+    if (this.scratchBuf.length < size) this.scratchBuf = new Int32Array(Math.max(size, this.scratchBuf.length * 2));
+    this.scratchBuf.fill(0, 0, size);
+    return this.scratchBuf;
+  }
+
   /** Tokenizes, expands abbreviations and repairs typos. */
   normalize(text: string): Token[] {
-    const raw = tokenize(text, this.abbrevKeys);
+    const raw = tokenize(text, this.abbrevKeys, true);
     const out: Token[] = [];
     for (const tok of raw) {
       if (tok.punct) {
+        tok.id = -1;
+        tok.rootPrefixes = NO_NODES;
         out.push(tok);
         continue;
       }
       const words = this.normalizedWords(tok.t);
       if (words.length === 1) {
-        tok.t = words[0]!;
+        const w = words[0]!;
+        tok.t = w.t;
+        tok.id = w.id;
+        tok.rootPrefixes = w.rootPrefixes;
         out.push(tok);
       } else {
-        for (const t of words) out.push({ t, start: tok.start, end: tok.end, punct: false });
+        for (const w of words) {
+          out.push({ t: w.t, start: tok.start, end: tok.end, punct: false, id: w.id, rootPrefixes: w.rootPrefixes });
+        }
       }
     }
     return out;
-  }
-
-  /** Prefix children of the root that a token matches, cached (most tokens start nothing). */
-  private readonly rootPrefixCache = new Map<string, TrieNode[]>();
-
-  private rootPrefixes(t: string): TrieNode[] {
-    let hit = this.rootPrefixCache.get(t);
-    if (hit === undefined) {
-      hit = [];
-      for (const [prefix, node] of this.root.prefixes) if (t.startsWith(prefix)) hit.push(node);
-      if (this.rootPrefixCache.size > 50_000) this.rootPrefixCache.clear();
-      this.rootPrefixCache.set(t, hit);
-    }
-    return hit;
   }
 
   /** Every pattern occurrence in the tokens, deduplicated, in order of start. */
@@ -384,22 +441,21 @@ export class Matcher {
     const nodes: TrieNode[] = [];
     const positions: number[] = [];
     const root = this.root;
-    const hasRootPrefixes = root.prefixes.length > 0;
     for (let s = 0; s < n; s++) {
       const first = tokens[s]!;
       if (first.punct) continue;
-      const child = root.next.get(first.t);
+      const id = first.id ?? this.ids.get(first.t) ?? -1;
+      const child = id >= 0 ? root.next.get(id) : undefined;
       if (child) {
         nodes.push(child);
         positions.push(s + 1);
       }
-      if (hasRootPrefixes) {
-        const ps = this.rootPrefixes(first.t);
-        for (let k = 0; k < ps.length; k++) {
-          nodes.push(ps[k]!);
-          positions.push(s + 1);
-        }
+      const ps = first.rootPrefixes ?? this.wordInfo(first.t).rootPrefixes;
+      for (let k = 0; k < ps.length; k++) {
+        nodes.push(ps[k]!);
+        positions.push(s + 1);
       }
+      if (nodes.length === 0) continue;
       const firstFound = found.length;
       while (nodes.length > 0) {
         const node = nodes.pop()!;
@@ -431,7 +487,9 @@ export class Matcher {
         if (pos >= n) continue;
         const tok = tokens[pos]!;
         if (tok.punct) continue;
-        const next = node.next.size > 0 ? node.next.get(tok.t) : undefined;
+        const tid = tok.id ?? this.ids.get(tok.t) ?? -1;
+        const next =
+          tid < 0 ? undefined : node.onlyId === tid ? node.onlyChild : node.next.size > 1 ? node.next.get(tid) : undefined;
         if (next) {
           nodes.push(next);
           positions.push(pos + 1);
@@ -456,6 +514,8 @@ export class MatcherBuilder {
   private readonly patterns: PatternInfo[] = [];
   private readonly abbrev = new Map<string, string[]>();
   private readonly vocab = new Set<string>();
+  /** Word -> id, in order of first use in a term. */
+  private readonly ids = new Map<string, number>();
   private readonly window: number;
 
   constructor(settings: MatcherSettings) {
@@ -491,8 +551,10 @@ export class MatcherBuilder {
         const el = v[i]!;
         if (el.k === 'w') {
           this.vocab.add(el.t);
-          let child = node.next.get(el.t);
-          if (!child) node.next.set(el.t, (child = newNode()));
+          let wid = this.ids.get(el.t);
+          if (wid === undefined) this.ids.set(el.t, (wid = this.ids.size));
+          let child = node.next.get(wid);
+          if (!child) node.next.set(wid, (child = newNode()));
           node = child;
         } else if (el.k === 'p') {
           let entry = node.prefixes.find(([p]) => p === el.t);
@@ -510,7 +572,8 @@ export class MatcherBuilder {
   }
 
   build(): Matcher {
-    return new Matcher(this.root, this.patterns, this.abbrev, this.window, this.vocab);
+    finishTrie(this.root);
+    return new Matcher(this.root, this.patterns, this.abbrev, this.window, this.vocab, this.ids);
   }
 }
 
@@ -586,14 +649,17 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
 
   // Per-token trigger marks. A trigger inside a pseudo-trigger ("not only") or inside a content
   // term that contains it ("nowhere to go", "not eating") is no trigger.
-  const startsContent = new Uint8Array(n + 1);
+  // Per-token marks live in one reused, zeroed buffer (views, not fresh typed arrays per call).
+  const S = n + 1;
+  const buf = m.scratch(6 * S + kept.length);
+  const startsContent = buf.subarray(0, S);
   for (const c of kept) startsContent[c.startTok] = 1;
-  const blocked = new Uint8Array(n + 1);
+  const blocked = buf.subarray(S, 2 * S);
   for (const t of triggers) {
     if (m.patterns[t.pattern]!.kind === 'pseudo') for (let i = t.startTok; i < t.endTok; i++) blocked[i] = 1;
   }
   // coverEnd[i]: the furthest end of a content match starting at or before token i.
-  const coverEnd = new Int32Array(n + 1);
+  const coverEnd = buf.subarray(2 * S, 3 * S);
   for (const c of kept) if (c.endTok > coverEnd[c.startTok]!) coverEnd[c.startTok] = c.endTok;
   for (let i = 1; i <= n; i++) if (coverEnd[i - 1]! > coverEnd[i]!) coverEnd[i] = coverEnd[i - 1]!;
   const insideContent = (t: RawMatch) => coverEnd[t.startTok]! >= t.endTok;
@@ -602,8 +668,8 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
   const kindAt: Array<PatternKind | undefined> = new Array(n);
   const post: RawMatch[] = [];
   const anchors: RawMatch[] = [];
-  const verbStart = new Uint8Array(n + 1);
-  const termStart = new Uint8Array(n + 1);
+  const verbStart = buf.subarray(3 * S, 4 * S);
+  const termStart = buf.subarray(4 * S, 5 * S);
   const conjAt: Array<number | undefined> = new Array(n);
   for (const t of triggers) {
     const kind = m.patterns[t.pattern]!.kind;
@@ -642,7 +708,7 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
     }
   }
 
-  const polarity = new Uint8Array(kept.length); // per kept content match
+  const polarity = buf.subarray(6 * S, 6 * S + kept.length); // per kept content match
   const contentStartingAt = new Map<number, number[]>();
   kept.forEach((c, i) => {
     const arr = contentStartingAt.get(c.startTok);
@@ -723,7 +789,7 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
 
   // Clauses about the reporting party: from an anchor ("RP") to a reporting verb ("ADV") or the
   // end of the sentence, at most 15 words. Mentions there describe the RP, not the subject.
-  const aboutReporter = new Uint8Array(n + 1);
+  const aboutReporter = buf.subarray(5 * S, 6 * S);
   const reporterSpans: Array<[number, number]> = [];
   for (const a of anchors) {
     let words = 0;
