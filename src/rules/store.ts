@@ -4,18 +4,14 @@
  * candidate must compile AND pass its own rule tests; otherwise the old version keeps serving
  * and `status()` shows why. Swaps are atomic: `current()` returns one complete rule set or the other.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import type { PreparedRuleset } from './compile.ts';
-import type { RuleDiagnostic } from './diagnostics.ts';
+import { formatDiagnostic, type RuleDiagnostic } from './diagnostics.ts';
 import { loadRuleset } from './load.ts';
 import { runRuleTests } from './testing.ts';
+import { createReloadingStore, type ReloadResult as StoreReloadResult, type StoreLogger } from '../reloading-store.ts';
 
 /** A pino-like logger: object first, message second. */
-export interface RulesLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type RulesLogger = StoreLogger;
 
 export interface RulesStoreOptions {
   dir: string;
@@ -26,15 +22,7 @@ export interface RulesStoreOptions {
   debounceMs?: number;
 }
 
-export interface ReloadResult {
-  ok: boolean;
-  /** The version serving after this reload (the old one when the reload was refused). */
-  version: string;
-  /** True when a new version was swapped in. */
-  changed: boolean;
-  errors: RuleDiagnostic[];
-  at: Date;
-}
+export type ReloadResult = StoreReloadResult<RuleDiagnostic>;
 
 export interface RulesStatus {
   version: string;
@@ -72,119 +60,39 @@ function testFailures(rs: PreparedRuleset): RuleDiagnostic[] {
 }
 
 export function createRulesStore(opts: RulesStoreOptions): RulesStore {
-  const log = opts.logger;
-  const debounceMs = opts.debounceMs ?? 150;
-  let serving: PreparedRuleset | undefined;
-  let loadedAt = new Date(0);
-  let last: ReloadResult | undefined;
-  let starting: Promise<void> | undefined;
-  let stopped = false;
-  let watcher: FSWatcher | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  // Reloads run one after another; this is the tail of the chain.
-  let chain: Promise<unknown> = Promise.resolve();
-  const changeListeners = new Set<(next: PreparedRuleset, previous: PreparedRuleset) => void>();
-  const reloadListeners = new Set<(r: ReloadResult) => void>();
-
-  const attempt = async (): Promise<ReloadResult> => {
-    const at = new Date();
-    const loaded = await loadRuleset(opts.dir);
-    let errors = loaded.ok ? testFailures(loaded.ruleset) : loaded.errors;
-    if (loaded.ok && errors.length === 0) {
-      const previous = serving;
-      const changed = previous?.version !== loaded.ruleset.version;
-      serving = loaded.ruleset; // the atomic swap: one assignment
-      loadedAt = at;
-      last = { ok: true, version: serving.version, changed, errors: loaded.ruleset.warnings, at };
-      if (changed) log?.info({ version: serving.version, previous: previous?.version }, 'rules loaded');
-      if (changed && previous) {
-        for (const fn of changeListeners) {
-          try {
-            fn(serving, previous);
-          } catch (err) {
-            log?.error({ err }, 'rules onChange listener failed');
-          }
-        }
-      }
-    } else {
-      errors = errors.filter((e) => e.severity !== 'warning');
-      last = { ok: false, version: serving?.version ?? '', changed: false, errors, at };
-      log?.warn({ dir: opts.dir, errors, serving: serving?.version }, 'rules change refused; the old version keeps serving');
-    }
-    for (const fn of reloadListeners) {
-      try {
-        fn(last);
-      } catch (err) {
-        log?.error({ err }, 'rules onReload listener failed');
-      }
-    }
-    return last;
-  };
-
-  const reload = (): Promise<ReloadResult> => {
-    const next = chain.then(attempt, attempt);
-    chain = next.catch(() => undefined);
-    return next;
-  };
-
-  const schedule = () => {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (!stopped) void reload();
-    }, debounceMs);
-  };
-
+  const store = createReloadingStore<PreparedRuleset, RuleDiagnostic>({
+    what: 'rules',
+    dir: opts.dir,
+    format: formatDiagnostic,
+    // Rule tests live in a sub-folder; a change there must re-test the rules too.
+    recursive: true,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.watch !== undefined ? { watch: opts.watch } : {}),
+    ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+    async load() {
+      const loaded = await loadRuleset(opts.dir);
+      if (!loaded.ok) return { ok: false, errors: loaded.errors.filter((e) => e.severity !== 'warning') };
+      const failures = testFailures(loaded.ruleset);
+      if (failures.length > 0) return { ok: false, errors: failures };
+      return { ok: true, value: loaded.ruleset, warnings: loaded.ruleset.warnings };
+    },
+  });
   return {
-    start() {
-      starting ??= (async () => {
-        stopped = false;
-        const r = await reload();
-        if (!r.ok) {
-          const lines = r.errors.map((e) => `${e.file}:${e.line}: [${e.code}] ${e.message}`).join('\n');
-          throw new Error(`cannot load rules from ${opts.dir}:\n${lines}`);
-        }
-        if (opts.watch && !stopped) {
-          watcher = watch(opts.dir, { recursive: true }, (_event, name) => {
-            // Editors write temp files; only YAML changes matter.
-            if (name === null || /\.ya?ml$/.test(String(name))) schedule();
-          });
-          watcher.on('error', (err) => log?.error({ err, dir: opts.dir }, 'rules watcher failed'));
-        }
-      })();
-      return starting;
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      watcher?.close();
-      watcher = undefined;
-      await chain;
-      starting = undefined;
-    },
-    reload,
-    current() {
-      if (!serving) throw new Error('rules store not started');
-      return serving;
-    },
+    start: store.start,
+    stop: store.stop,
+    reload: store.reload,
+    current: store.current,
+    onChange: store.onChange,
+    onReload: store.onReload,
     status() {
-      if (!serving || !last) throw new Error('rules store not started');
+      const serving = store.current();
+      const last = store.lastReload();
       return {
         version: serving.version,
-        loadedAt,
+        loadedAt: store.loadedAt(),
         files: serving.files,
         lastReload: { ok: last.ok, at: last.at, errors: last.errors },
       };
-    },
-    onChange(fn) {
-      changeListeners.add(fn);
-      return () => changeListeners.delete(fn);
-    },
-    onReload(fn) {
-      reloadListeners.add(fn);
-      return () => reloadListeners.delete(fn);
     },
   };
 }
