@@ -51,6 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandler(app);
+  // The API speaks JSON only: a text/plain body is refused with 415 rather than triaged as a string.
+  app.removeContentTypeParser('text/plain');
 
   // The contract states who may call each route, from the same `config.access` the auth hook reads.
   // Added before @fastify/swagger so the document sees the result.

@@ -119,10 +119,34 @@ const ROUTES: Route[] = [
     ok: 200,
     request: ({ call }) => ({ method: 'POST', url: '/v1/admin/rules/dry-run', payload: { call } }),
   },
-  { name: 'GET /health/live', roles: 'public', other: 'ok', ok: 200, request: () => ({ method: 'GET', url: '/health/live' }) },
-  { name: 'GET /health/ready', roles: 'public', other: 'ok', ok: 200, request: () => ({ method: 'GET', url: '/health/ready' }) },
-  { name: 'GET /metrics', roles: 'public', other: 'ok', ok: 200, request: () => ({ method: 'GET', url: '/metrics' }) },
-  { name: 'GET /docs/json', roles: 'public', other: 'ok', ok: 200, request: () => ({ method: 'GET', url: '/docs/json' }) },
+  {
+    name: 'GET /health/live',
+    roles: 'public',
+    other: 'ok',
+    ok: 200,
+    request: () => ({ method: 'GET', url: '/health/live' }),
+  },
+  {
+    name: 'GET /health/ready',
+    roles: 'public',
+    other: 'ok',
+    ok: 200,
+    request: () => ({ method: 'GET', url: '/health/ready' }),
+  },
+  {
+    name: 'GET /metrics',
+    roles: 'public',
+    other: 'ok',
+    ok: 200,
+    request: () => ({ method: 'GET', url: '/metrics' }),
+  },
+  {
+    name: 'GET /docs/json',
+    roles: 'public',
+    other: 'ok',
+    ok: 200,
+    request: () => ({ method: 'GET', url: '/docs/json' }),
+  },
 ];
 
 t.test('authorization matrix: every route × caller × own/other jurisdiction', async (t) => {
@@ -152,7 +176,8 @@ t.test('authorization matrix: every route × caller × own/other jurisdiction', 
         payload: call,
       });
       const decision = res.json() as Decision;
-      if (decision.referral?.created) return { decision, referralId: decision.referral.referralId!, call: freshCall(ownCase.call) };
+      if (decision.referral?.created)
+        return { decision, referralId: decision.referral.referralId!, call: freshCall(ownCase.call) };
     }
     throw new Error(`no ${OWN} dev case opens a referral at night`);
   };
@@ -183,12 +208,16 @@ t.test('authorization matrix: every route × caller × own/other jurisdiction', 
             assertProblem(t, res, 404, 'ERR_NOT_FOUND');
           } else if (isOther && route.other === 'hidden') {
             t.equal(res.statusCode, 200);
-            const listed = (res.json() as { referrals: Array<{ referralId: string; jurisdiction: string }> }).referrals;
+            const listed = (res.json() as { referrals: Array<{ referralId: string; jurisdiction: string }> })
+              .referrals;
             t.notOk(
               listed.some((r) => r.referralId === f.referralId),
               'the other jurisdiction’s referral is not listed',
             );
-            t.ok(listed.every((r) => r.jurisdiction === OTHER), 'only its own jurisdiction');
+            t.ok(
+              listed.every((r) => r.jurisdiction === OTHER),
+              'only its own jurisdiction',
+            );
           } else {
             t.equal(res.statusCode, route.ok, res.body.slice(0, 300));
             if (route.other === 'hidden') {
@@ -211,7 +240,12 @@ t.test('a key may not triage into another jurisdiction’s incident, and x-api-k
   const own = await ts.key('dispatch', [OWN]);
   const other = await ts.key('dispatch', [OTHER]);
   const call = freshCall(ownCase.call);
-  const first = await app.inject({ method: 'POST', url: '/v1/triage', headers: { 'x-api-key': own }, payload: call });
+  const first = await app.inject({
+    method: 'POST',
+    url: '/v1/triage',
+    headers: { 'x-api-key': own },
+    payload: call,
+  });
   t.equal(first.statusCode, 200);
   const before = await ts.count('decisions');
   // Same incident id, body claiming the other key's own jurisdiction.
@@ -220,7 +254,12 @@ t.test('a key may not triage into another jurisdiction’s incident, and x-api-k
     revision: 2,
     agency: { ...call.agency, jurisdiction: OTHER },
   });
-  const res = await app.inject({ method: 'POST', url: '/v1/triage', headers: { 'x-api-key': other }, payload: sneaky });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/triage',
+    headers: { 'x-api-key': other },
+    payload: sneaky,
+  });
   assertProblem(t, res, 403, 'ERR_FORBIDDEN');
   t.equal(await ts.count('decisions'), before, 'nothing stored');
 });
@@ -233,26 +272,60 @@ t.test('per-key rate limit: 429 problem+json with Retry-After, counted per key',
   const get = (key: string) =>
     app.inject({ method: 'GET', url: '/v1/referrals', headers: { authorization: `Bearer ${key}` } });
   const codes = [];
-  for (let i = 0; i < 4; i++) codes.push((await app.inject({ method: 'GET', url: `/v1/decisions/${crypto.randomUUID()}`, headers: { authorization: `Bearer ${a}` } })).statusCode);
+  for (let i = 0; i < 4; i++)
+    codes.push(
+      (
+        await app.inject({
+          method: 'GET',
+          url: `/v1/decisions/${crypto.randomUUID()}`,
+          headers: { authorization: `Bearer ${a}` },
+        })
+      ).statusCode,
+    );
   t.same(codes.slice(0, 3), [404, 404, 404]);
-  const limited = await app.inject({ method: 'GET', url: `/v1/decisions/${crypto.randomUUID()}`, headers: { authorization: `Bearer ${a}` } });
+  const limited = await app.inject({
+    method: 'GET',
+    url: `/v1/decisions/${crypto.randomUUID()}`,
+    headers: { authorization: `Bearer ${a}` },
+  });
   assertProblem(t, limited, 429, 'ERR_RATE_LIMITED');
   const retry = Number(limited.headers['retry-after']);
   t.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
-  t.equal((await get(b)).statusCode, 403, 'another key has its own budget (and vendors may not list referrals)');
-  t.equal((await app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'health is not limited');
+  t.equal(
+    (await get(b)).statusCode,
+    403,
+    'another key has its own budget (and vendors may not list referrals)',
+  );
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/health/live' })).statusCode,
+    200,
+    'health is not limited',
+  );
 });
 
 t.test('METRICS_PUBLIC=false makes /metrics admin-only; AUTH_MODE=off opens everything', async (t) => {
   const closed = await testService(t, { METRICS_PUBLIC: 'false' });
-  assertProblem(t, await closed.service.app.inject({ method: 'GET', url: '/metrics' }), 401, 'ERR_AUTH_MISSING');
+  assertProblem(
+    t,
+    await closed.service.app.inject({ method: 'GET', url: '/metrics' }),
+    401,
+    'ERR_AUTH_MISSING',
+  );
   const admin = await closed.key('admin', ['*']);
-  const ok = await closed.service.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${admin}` } });
+  const ok = await closed.service.app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: `Bearer ${admin}` },
+  });
   t.equal(ok.statusCode, 200);
   const dispatch = await closed.key('dispatch', [OWN]);
   assertProblem(
     t,
-    await closed.service.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${dispatch}` } }),
+    await closed.service.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${dispatch}` },
+    }),
     403,
     'ERR_FORBIDDEN',
   );

@@ -56,7 +56,11 @@ export async function testService(
     backend: `${pg.ok ? 'postgres' : 'pglite'}+${redis.ok ? 'redis' : 'memory'}`,
     key,
     async revokedKey() {
-      const { key: k, record } = await createKey(db, { role: 'admin', jurisdictions: ['*'], name: 'revoked' });
+      const { key: k, record } = await createKey(db, {
+        role: 'admin',
+        jurisdictions: ['*'],
+        name: 'revoked',
+      });
       await revokeKey(db, record.keyId);
       return k;
     },
