@@ -1,13 +1,16 @@
 -- The triage record: one decision per accepted call event (append-only), the current state of each
 -- incident, late or duplicate revisions that did not change it, and the follow-up referral queue.
+-- An incident is identified by its jurisdiction and CAD incident number: incident numbers are unique
+-- within one CAD, not across the towns that share a deployment (and a regional responder pool).
 
 CREATE TABLE incidents (
-  incident_id text PRIMARY KEY,
   jurisdiction text NOT NULL,
+  incident_id text NOT NULL,
   latest_revision integer NOT NULL DEFAULT 0,
   latest_decision_id uuid,
   first_seen_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (jurisdiction, incident_id)
 );
 
 -- The audit: the full decision as sent, with the rules and policy versions that made it, and the call
@@ -15,9 +18,9 @@ CREATE TABLE incidents (
 CREATE TABLE decisions (
   decision_id uuid PRIMARY KEY,
   event_id text NOT NULL UNIQUE,
-  incident_id text NOT NULL REFERENCES incidents (incident_id),
-  revision integer NOT NULL,
   jurisdiction text NOT NULL,
+  incident_id text NOT NULL,
+  revision integer NOT NULL,
   supersedes uuid REFERENCES decisions (decision_id),
   rules_version text NOT NULL,
   policy_version text NOT NULL,
@@ -26,9 +29,10 @@ CREATE TABLE decisions (
   categories text[] NOT NULL,
   decision jsonb NOT NULL,
   call jsonb NOT NULL,
-  decided_at timestamptz NOT NULL DEFAULT now()
+  decided_at timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (jurisdiction, incident_id) REFERENCES incidents (jurisdiction, incident_id)
 );
-CREATE INDEX decisions_incident ON decisions (incident_id, revision);
+CREATE INDEX decisions_incident ON decisions (incident_id, jurisdiction, revision);
 CREATE INDEX decisions_jurisdiction_time ON decisions (jurisdiction, decided_at);
 
 -- History is not rewritten: decisions can be added, never changed or removed.
@@ -42,18 +46,20 @@ CREATE TRIGGER decisions_append_only BEFORE UPDATE OR DELETE ON decisions
 -- An event that arrived after a newer (or the same) revision of its incident: recorded, not decided.
 CREATE TABLE stale_events (
   event_id text PRIMARY KEY,
-  incident_id text NOT NULL REFERENCES incidents (incident_id),
+  jurisdiction text NOT NULL,
+  incident_id text NOT NULL,
   revision integer NOT NULL,
   current_decision_id uuid REFERENCES decisions (decision_id),
-  received_at timestamptz NOT NULL DEFAULT now()
+  received_at timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (jurisdiction, incident_id) REFERENCES incidents (jurisdiction, incident_id)
 );
 
 -- Follow-up referrals: the work queue of social workers (open -> assigned -> contacted -> closed).
 CREATE TABLE referrals (
   referral_id uuid PRIMARY KEY,
   decision_id uuid NOT NULL UNIQUE REFERENCES decisions (decision_id),
-  incident_id text NOT NULL REFERENCES incidents (incident_id),
   jurisdiction text NOT NULL,
+  incident_id text NOT NULL,
   pool_id text,
   status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'assigned', 'contacted', 'closed')),
   reasons text[] NOT NULL,
@@ -61,7 +67,8 @@ CREATE TABLE referrals (
   assigned_to text,
   outcome text,
   created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  FOREIGN KEY (jurisdiction, incident_id) REFERENCES incidents (jurisdiction, incident_id)
 );
 CREATE INDEX referrals_queue ON referrals (jurisdiction, status, created_at);
 

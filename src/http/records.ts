@@ -151,17 +151,12 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
     },
     async (req) => {
       const principal = principalOf(req);
-      const { rows: incident } = await db.query<{ jurisdiction: string }>(
-        'SELECT jurisdiction FROM incidents WHERE incident_id = $1',
+      // Incident numbers are unique per jurisdiction only: list the ones this key may see.
+      const { rows: all } = await db.query<{ decision: Decision }>(
+        'SELECT decision FROM decisions WHERE incident_id = $1 ORDER BY jurisdiction, revision, decided_at',
         [req.params.incidentId],
       );
-      const visible = incident[0] !== undefined && allows(principal, incident[0].jurisdiction);
-      const { rows } = visible
-        ? await db.query<{ decision: Decision }>(
-            'SELECT decision FROM decisions WHERE incident_id = $1 ORDER BY revision, decided_at',
-            [req.params.incidentId],
-          )
-        : { rows: [] };
+      const rows = all.filter((r) => allows(principal, r.decision.jurisdiction));
       if (rows.length === 0)
         throw new AppError('ERR_NOT_FOUND', `no decisions for incident ${req.params.incidentId}`);
       return { incidentId: req.params.incidentId, decisions: rows.map((x) => x.decision) };

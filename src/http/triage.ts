@@ -12,13 +12,10 @@ import { principalOf } from './auth.ts';
 import { ProblemSchema, problem } from './problem.ts';
 import { AUTH_PROBLEMS } from './responses.ts';
 
-/** The body's jurisdiction and incident, read leniently: the pipeline does the real validation. */
-function claimed(body: unknown): { jurisdiction?: string; incidentId?: string } {
-  const b = body as { agency?: { jurisdiction?: unknown }; incidentId?: unknown } | null;
-  return {
-    ...(typeof b?.agency?.jurisdiction === 'string' ? { jurisdiction: b.agency.jurisdiction } : {}),
-    ...(typeof b?.incidentId === 'string' ? { incidentId: b.incidentId } : {}),
-  };
+/** The body's jurisdiction, read leniently: the pipeline does the real validation. */
+function claimed(body: unknown): { jurisdiction?: string } {
+  const b = body as { agency?: { jurisdiction?: unknown } } | null;
+  return typeof b?.agency?.jurisdiction === 'string' ? { jurisdiction: b.agency.jurisdiction } : {};
 }
 
 /**
@@ -60,21 +57,12 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
     async (req, reply) => {
       const principal = principalOf(req);
       if (!principal.jurisdictions.includes('*')) {
-        const { jurisdiction, incidentId } = claimed(req.body);
+        const { jurisdiction } = claimed(req.body);
         if (jurisdiction !== undefined && !allows(principal, jurisdiction)) {
           throw new AppError(
             'ERR_FORBIDDEN',
             `this key may not triage calls of jurisdiction ${jurisdiction}`,
           );
-        }
-        if (incidentId !== undefined) {
-          const { rows } = await deps.db.query<{ jurisdiction: string }>(
-            'SELECT jurisdiction FROM incidents WHERE incident_id = $1',
-            [incidentId],
-          );
-          if (rows[0] && !allows(principal, rows[0].jurisdiction)) {
-            throw new AppError('ERR_FORBIDDEN', `incident ${incidentId} belongs to another jurisdiction`);
-          }
         }
       }
       metrics.eventsIn.inc({ transport: 'rest' });
@@ -112,6 +100,10 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
               currentDecisionId: outcome.currentDecisionId,
             });
         default:
+          // An event id is global: a repeat of another jurisdiction's event must not show its decision.
+          if (!allows(principal, outcome.decision.jurisdiction)) {
+            throw new AppError('ERR_FORBIDDEN', 'this event id cannot be used by this key');
+          }
           return reply.status(200).send(outcome.decision);
       }
     },

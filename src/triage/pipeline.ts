@@ -205,7 +205,7 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
       // incident are decided one at a time, in order, whichever replica gets them.
       const { rows } = await tx.query<{ latest_revision: number; latest_decision_id: string | null }>(
         `INSERT INTO incidents (incident_id, jurisdiction) VALUES ($1, $2)
-         ON CONFLICT (incident_id) DO UPDATE SET incident_id = EXCLUDED.incident_id
+         ON CONFLICT (jurisdiction, incident_id) DO UPDATE SET incident_id = EXCLUDED.incident_id
          RETURNING latest_revision, latest_decision_id`,
         [call.incidentId, call.agency.jurisdiction],
       );
@@ -214,9 +214,9 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
       if (existing) return { kind: 'duplicate', decision: existing };
       if (call.revision <= incident.latest_revision) {
         await tx.query(
-          `INSERT INTO stale_events (event_id, incident_id, revision, current_decision_id)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING`,
-          [call.eventId, call.incidentId, call.revision, incident.latest_decision_id],
+          `INSERT INTO stale_events (event_id, jurisdiction, incident_id, revision, current_decision_id)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
+          [call.eventId, call.agency.jurisdiction, call.incidentId, call.revision, incident.latest_decision_id],
         );
         return {
           kind: 'stale',
@@ -272,8 +272,9 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
         ],
       );
       await tx.query(
-        'UPDATE incidents SET latest_revision = $2, latest_decision_id = $3, updated_at = now() WHERE incident_id = $1',
-        [call.incidentId, call.revision, decisionId],
+        `UPDATE incidents SET latest_revision = $3, latest_decision_id = $4, updated_at = now()
+         WHERE jurisdiction = $1 AND incident_id = $2`,
+        [call.agency.jurisdiction, call.incidentId, call.revision, decisionId],
       );
       if (referralId) {
         await tx.query(

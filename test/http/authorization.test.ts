@@ -234,35 +234,58 @@ t.test('authorization matrix: every route × caller × own/other jurisdiction', 
   }
 });
 
-t.test('a key may not triage into another jurisdiction’s incident, and x-api-key works too', async (t) => {
-  const ts = await testService(t);
-  const app = ts.service.app;
-  const own = await ts.key('dispatch', [OWN]);
-  const other = await ts.key('dispatch', [OTHER]);
-  const call = freshCall(ownCase.call);
-  const first = await app.inject({
-    method: 'POST',
-    url: '/v1/triage',
-    headers: { 'x-api-key': own },
-    payload: call,
-  });
-  t.equal(first.statusCode, 200);
-  const before = await ts.count('decisions');
-  // Same incident id, body claiming the other key's own jurisdiction.
-  const sneaky = freshCall(ownCase.call, {
-    incidentId: call.incidentId,
-    revision: 2,
-    agency: { ...call.agency, jurisdiction: OTHER },
-  });
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/triage',
-    headers: { 'x-api-key': other },
-    payload: sneaky,
-  });
-  assertProblem(t, res, 403, 'ERR_FORBIDDEN');
-  t.equal(await ts.count('decisions'), before, 'nothing stored');
-});
+t.test(
+  'incident numbers are per jurisdiction; an event id is not reusable across them; x-api-key works',
+  async (t) => {
+    const ts = await testService(t);
+    const app = ts.service.app;
+    const own = await ts.key('dispatch', [OWN]);
+    const other = await ts.key('dispatch', [OTHER]);
+    const call = freshCall(ownCase.call);
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/triage',
+      headers: { 'x-api-key': own },
+      payload: call,
+    });
+    t.equal(first.statusCode, 200);
+    // The same incident number in another town's CAD is another incident: decided on its own,
+    // superseding nothing, and invisible to the first town.
+    const sameNumber = freshCall(ownCase.call, {
+      incidentId: call.incidentId,
+      revision: 1,
+      agency: { ...call.agency, jurisdiction: OTHER },
+    });
+    const second = await app.inject({
+      method: 'POST',
+      url: '/v1/triage',
+      headers: { 'x-api-key': other },
+      payload: sameNumber,
+    });
+    t.equal(second.statusCode, 200, 'not mistaken for a stale revision of the other town’s incident');
+    t.match(second.json(), { jurisdiction: OTHER, supersedes: null });
+    const ownView = await app.inject({
+      method: 'GET',
+      url: `/v1/incidents/${encodeURIComponent(call.incidentId)}/decisions`,
+      headers: { 'x-api-key': own },
+    });
+    t.same(
+      (ownView.json() as { decisions: Array<{ jurisdiction: string }> }).decisions.map((d) => d.jurisdiction),
+      [OWN],
+      'each town sees only its own incident',
+    );
+    // Replaying the first town's event id with the other town's key shows nothing of it.
+    const before = await ts.count('decisions');
+    const replay = await app.inject({
+      method: 'POST',
+      url: '/v1/triage',
+      headers: { 'x-api-key': other },
+      payload: { ...call, agency: { ...call.agency, jurisdiction: OTHER } },
+    });
+    assertProblem(t, replay, 403, 'ERR_FORBIDDEN');
+    t.equal(await ts.count('decisions'), before, 'nothing stored');
+  },
+);
 
 t.test('per-key rate limit: 429 problem+json with Retry-After, counted per key', async (t) => {
   const ts = await testService(t, { RATE_LIMIT_PER_MINUTE: '3' });

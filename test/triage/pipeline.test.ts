@@ -84,6 +84,20 @@ function suite(
       t.equal(inc.rows[0]?.latest_revision, 2);
     });
 
+    t.test(
+      'the same incident number in two towns is two incidents: neither call is lost as stale',
+      async (t) => {
+        const a = freshCall(base, { agency: { id: 'CT0011000', jurisdiction: 'stamford' } });
+        const b = { ...a, eventId: `${a.eventId}-b`, agency: { id: 'CT0013000', jurisdiction: 'branford' } };
+        const da = await triage(a, deps);
+        const db2 = await triage(b, deps);
+        t.equal(da.kind, 'decided');
+        t.equal(db2.kind, 'decided', 'the second town’s call is decided, not dropped as a stale revision');
+        if (db2.kind === 'decided')
+          t.equal(db2.decision.supersedes, null, 'and supersedes nothing of the first town');
+      },
+    );
+
     t.test('invalid input is refused with every bad field, and nothing is stored', async (t) => {
       const call = freshCall(base);
       const out = await triage({ ...call, revision: 0, agency: { id: 'X' }, occurredAt: 'yesterday' }, deps);
