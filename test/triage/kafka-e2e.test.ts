@@ -100,6 +100,46 @@ t.test(
       t.match(JSON.stringify(rec?.headers), /revision/, 'the validation reason names the bad field');
     }
 
+    // The metrics tell the same story.
+    const metrics = (await service.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (line: RegExp) => Number(metrics.match(line)?.[1] ?? 'NaN');
+    t.equal(
+      value(/^cad_triage_dead_letters_total\{code="ERR_EVENT_NOT_JSON"\} (\d+)/m),
+      1,
+      'dead letters by code',
+    );
+    t.equal(value(/^cad_triage_dead_letters_total\{code="ERR_VALIDATION"\} (\d+)/m), 2);
+    t.equal(value(/^cad_triage_dead_letters_total\{code="ERR_EVENT_TOO_LARGE"\} (\d+)/m), 1);
+    const decidedByGate = [
+      ...metrics.matchAll(/^cad_triage_decisions_total\{gate="[a-z_]+",mode="[a-z_]+"\} (\d+)/gm),
+    ];
+    t.equal(
+      decidedByGate.reduce((sum, m) => sum + Number(m[1]), 0),
+      1001,
+      'decisions by gate and mode add up',
+    );
+    t.match(
+      metrics,
+      /^cad_triage_decision_categories_total\{category="behavioral_health"\} \d+/m,
+      'by category',
+    );
+    t.equal(
+      value(/^cad_triage_event_to_decision_seconds_count (\d+)/m),
+      1001,
+      'event-to-decision latency observed',
+    );
+    t.match(metrics, /^cad_triage_consumer_lag\{partition="\d+"\} \d+/m, 'lag per partition');
+    t.match(
+      metrics,
+      /^cad_triage_versions_info\{kind="rules",version="sha256:[0-9a-f]+"\} 1/m,
+      'rules version',
+    );
+    t.match(
+      metrics,
+      /^cad_triage_versions_info\{kind="policy",version="sha256:[0-9a-f]+"\} 1/m,
+      'policy version',
+    );
+
     // Replaying every event creates no second persisted decision.
     await kcatProduce(
       kafka.value,
