@@ -28,11 +28,17 @@ function passesPrefilter(c: PreparedCondition, facts: Facts): boolean {
   return false;
 }
 
+/**
+ * Where {@link run} lets a condition record: one reused array, copied out only when the condition
+ * fires. Most conditions that pass the prefilter do not fire, and their records are discarded.
+ */
+const recording: TraceItem[] = [];
+
 /** Runs a condition and records what its text functions matched. */
 function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
   if (!passesPrefilter(c, facts)) return NOT_FIRED;
-  const items: TraceItem[] = [];
-  facts.trace.items = items;
+  if (recording.length !== 0) recording.length = 0;
+  facts.trace.items = recording;
   let fired: boolean;
   let failed = false;
   try {
@@ -43,7 +49,9 @@ function run(c: PreparedCondition, facts: Facts, onError: boolean): Outcome {
   } finally {
     facts.trace.items = null;
   }
-  return { fired, items, failed };
+  if (!fired) return NOT_FIRED;
+  // A fresh array: the evaluator appends field evidence to a fired rule's items later.
+  return { fired, items: recording.slice(), failed };
 }
 
 /** Runs a condition when only whether it fires matters (EMS rules, questions): records nothing. */

@@ -137,6 +137,13 @@ function isSpace(code: number): boolean {
 
 const LETTER = /[\p{L}\p{N}\p{M}]/u;
 
+/** ASCII word characters (digits and letters) by char code: 1, else 0. */
+const ASCII_WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) ASCII_WORD[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+
+/** Slots of the matcher's span cache (a power of two). */
+const SPAN_CACHE_SIZE = 1 << 15;
+
 function isWordChar(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
   if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -282,6 +289,32 @@ export type PatternKind =
   | 'callerAnchor'
   | 'verb';
 
+// Pattern kinds as small integers, for the per-pattern lookup table of the matcher.
+const K_CONTENT = 0;
+const K_EXCEPTION = 1;
+const K_PRE = 2;
+const K_POST = 3;
+const K_UNCERTAIN = 4;
+const K_PSEUDO = 5;
+const K_TERMINATOR = 6;
+const K_CONJUNCTION = 7;
+const K_ANCHOR = 8;
+const K_CALLER_ANCHOR = 9;
+const K_VERB = 10;
+const KIND_CODES: Record<PatternKind, number> = {
+  content: K_CONTENT,
+  exception: K_EXCEPTION,
+  pre: K_PRE,
+  post: K_POST,
+  uncertain: K_UNCERTAIN,
+  pseudo: K_PSEUDO,
+  terminator: K_TERMINATOR,
+  conjunction: K_CONJUNCTION,
+  anchor: K_ANCHOR,
+  callerAnchor: K_CALLER_ANCHOR,
+  verb: K_VERB,
+};
+
 export interface PatternInfo {
   kind: PatternKind;
   /** Lexicon index for content patterns, -1 otherwise. */
@@ -307,6 +340,9 @@ export interface MatcherSettings {
 export class Matcher {
   readonly root: TrieNode;
   readonly patterns: PatternInfo[];
+  /** Per pattern id: its kind as a K_* code and its lexicon (the hot loops read these). */
+  readonly kindOf: Uint8Array;
+  readonly lexOf: Int32Array;
   readonly abbrev: Map<string, string[]>;
   readonly abbrevKeys: Set<string>;
   readonly window: number;
@@ -328,6 +364,8 @@ export class Matcher {
     this.root = root;
     this.ids = ids;
     this.patterns = patterns;
+    this.kindOf = Uint8Array.from(patterns, (p) => KIND_CODES[p.kind]);
+    this.lexOf = Int32Array.from(patterns, (p) => p.lex);
     this.abbrev = abbrev;
     this.abbrevKeys = new Set(abbrev.keys());
     this.window = window;
@@ -405,31 +443,137 @@ export class Matcher {
     return this.scratchBuf;
   }
 
-  /** Tokenizes, expands abbreviations and repairs typos. */
+  /**
+   * Tokenizes, expands abbreviations and repairs typos: {@link tokenize} (unfolded) followed by
+   * {@link normalizedWords} per word, fused into one pass. The common token, a plain word, is
+   * looked up in {@link spanCache} straight from the text (hashed while its end is found), so it
+   * costs no substring, no string hash and no intermediate token. Anything rarer (slash
+   * abbreviations, apostrophes, punctuation) takes the same steps as {@link tokenize}.
+   */
   normalize(text: string): Token[] {
-    const raw = tokenize(text, this.abbrevKeys, true);
     const out: Token[] = [];
-    for (const tok of raw) {
-      if (tok.punct) {
-        tok.id = -1;
-        tok.rootPrefixes = NO_NODES;
-        out.push(tok);
+    const n = text.length;
+    let i = 0;
+    let nextSlash = text.indexOf('/');
+    while (i < n) {
+      const code = text.charCodeAt(i);
+      if (code === 32 || code === 9 || code === 10 || code === 13) {
+        i++;
         continue;
       }
-      const words = this.normalizedWords(tok.t);
-      if (words.length === 1) {
-        const w = words[0]!;
-        tok.t = w.t;
-        tok.id = w.id;
-        tok.rootPrefixes = w.rootPrefixes;
-        out.push(tok);
-      } else {
-        for (const w of words) {
-          out.push({ t: w.t, start: tok.start, end: tok.end, punct: false, id: w.id, rootPrefixes: w.rootPrefixes });
+      if (isWordChar(text, i)) {
+        // A slash abbreviation ("W/", "Y/O") is one token; try it only when a "/" is near.
+        if (nextSlash >= 0 && nextSlash < i) nextSlash = text.indexOf('/', i);
+        if (nextSlash > i && nextSlash <= i + 3) {
+          SLASH_COMPOUND.lastIndex = i;
+          const sc = SLASH_COMPOUND.exec(text);
+          if (sc && this.abbrevKeys.has(fold(sc[0]))) {
+            this.pushWords(out, this.normalizedWords(fold(sc[0])), i, i + sc[0].length);
+            i += sc[0].length;
+            continue;
+          }
         }
+        let h = code;
+        let j = i + 1;
+        for (; j < n; j++) {
+          const c = text.charCodeAt(j);
+          if (c < 128 ? ASCII_WORD[c] === 0 : !LETTER.test(text[j]!)) break;
+          h = (Math.imul(h, 31) + c) | 0;
+        }
+        const c = text.charCodeAt(j);
+        if ((c === 39 || c === 0x2019) && j + 1 < n && isWordChar(text, j + 1)) {
+          let k = j + 2;
+          while (k < n && isWordChar(text, k)) k++;
+          const suffix = text.slice(j + 1, k);
+          if (suffix === 's' || suffix === 'S') {
+            this.pushWords(out, this.normalizedWords(text.slice(i, j)), i, j);
+            this.pushWords(out, this.normalizedWords("'s"), j, k);
+          } else {
+            this.pushWords(out, this.normalizedWords(text.slice(i, j) + suffix), i, k);
+          }
+          i = k;
+          continue;
+        }
+        this.pushWords(out, this.spanWords(text, i, j, h), i, j);
+        i = j;
+        continue;
       }
+      const ch = text[i]!;
+      const prevSpace = i === 0 || isSpace(text.charCodeAt(i - 1));
+      const nextSpace = i + 1 >= n || isSpace(text.charCodeAt(i + 1));
+      if (ch === '*' && text[i + 1] === '*') {
+        let j = i;
+        while (text[j] === '*') j++;
+        out.push({ t: '|', start: i, end: j, punct: true, id: -1, rootPrefixes: NO_NODES });
+        i = j;
+        continue;
+      }
+      if (ch === '/' || ch === '-' || ch === '–' || ch === '—') {
+        if (ch !== '/' && !(prevSpace || nextSpace)) {
+          i++; // a hyphen inside a word ("I-95", "NON-VIOLENT") just separates words
+          continue;
+        }
+        // " / " and " - " separate narrative entries; "SI/HI" is a list.
+        const t = prevSpace && nextSpace ? '|' : ch === '/' ? '/' : '|';
+        out.push({ t, start: i, end: i + 1, punct: true, id: -1, rootPrefixes: NO_NODES });
+        i++;
+        continue;
+      }
+      if ('.,;:?!&'.includes(ch)) {
+        out.push({ t: ch === '!' ? '.' : ch, start: i, end: i + 1, punct: true, id: -1, rootPrefixes: NO_NODES });
+      }
+      i++;
     }
     return out;
+  }
+
+  /** One token per normalized word; an expansion's words all share the source's offsets. */
+  private pushWords(out: Token[], words: WordInfo[], start: number, end: number): void {
+    for (let k = 0; k < words.length; k++) {
+      const w = words[k]!;
+      out.push({ t: w.t, start, end, punct: false, id: w.id, rootPrefixes: w.rootPrefixes });
+    }
+  }
+
+  /**
+   * {@link normalizedWords} of `text.slice(start, end)`, found by the span's hash `h` in an
+   * open-addressing table whose keys are compared char by char against the text: no substring
+   * is made unless the word is new.
+   */
+  private spanCacheKeys: Array<string | undefined> = new Array<string | undefined>(SPAN_CACHE_SIZE).fill(undefined);
+  private spanCacheWords: Array<WordInfo[] | undefined> = new Array<WordInfo[] | undefined>(SPAN_CACHE_SIZE).fill(undefined);
+  private spanCacheCount = 0;
+
+  private spanWords(text: string, start: number, end: number, h: number): WordInfo[] {
+    const len = end - start;
+    const keys = this.spanCacheKeys;
+    for (let slot = h & (SPAN_CACHE_SIZE - 1); ; slot = (slot + 1) & (SPAN_CACHE_SIZE - 1)) {
+      const key = keys[slot];
+      if (key === undefined) break;
+      if (key.length !== len) continue;
+      let same = true;
+      for (let k = 0; k < len; k++) {
+        if (key.charCodeAt(k) !== text.charCodeAt(start + k)) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.spanCacheWords[slot]!;
+    }
+    const written = text.slice(start, end);
+    const words = this.normalizedWords(written);
+    // Keep the table at most half full so probes stay short; starting over only costs lookups.
+    if (this.spanCacheCount >= SPAN_CACHE_SIZE / 2) {
+      this.spanCacheKeys.fill(undefined);
+      this.spanCacheWords.fill(undefined);
+      this.spanCacheCount = 0;
+    }
+    let slot = h & (SPAN_CACHE_SIZE - 1);
+    while (keys[slot] !== undefined) slot = (slot + 1) & (SPAN_CACHE_SIZE - 1);
+    keys[slot] = written;
+    this.spanCacheWords[slot] = words;
+    this.spanCacheCount++;
+    return words;
   }
 
   /** Every pattern occurrence in the tokens, deduplicated, in order of start. */
@@ -618,142 +762,159 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
   const tokens = m.normalize(text);
   const raw = m.scan(tokens);
   const n = tokens.length;
+  // Pattern kinds and lexicons come from the matcher's typed arrays (indexed by pattern id), not
+  // from `m.patterns[id].kind` string compares: this function runs three times per call.
+  const kindOf = m.kindOf;
+  const lexOf = m.lexOf;
   const content: RawMatch[] = [];
   const triggers: RawMatch[] = [];
-  const exceptions: RawMatch[] = [];
-  for (const r of raw) {
-    const kind = m.patterns[r.pattern]!.kind;
-    (kind === 'content' ? content : kind === 'exception' ? exceptions : triggers).push(r);
+  let exceptions: RawMatch[] | undefined;
+  for (let r = 0; r < raw.length; r++) {
+    const match = raw[r]!;
+    const kind = kindOf[match.pattern]!;
+    if (kind === K_CONTENT) content.push(match);
+    else if (kind === K_EXCEPTION) (exceptions ??= []).push(match);
+    else triggers.push(match);
   }
   // A lexicon's exception phrase cancels the lexicon's matches it overlaps ("hit her head").
-  if (exceptions.length > 0) {
-    const overlapsException = (c: RawMatch) =>
-      exceptions.some(
-        (e) =>
-          m.patterns[e.pattern]!.lex === m.patterns[c.pattern]!.lex && e.startTok < c.endTok && c.startTok < e.endTok,
-      );
-    for (let i = content.length - 1; i >= 0; i--) if (overlapsException(content[i]!)) content.splice(i, 1);
+  if (exceptions !== undefined) {
+    for (let i = content.length - 1; i >= 0; i--) {
+      const c = content[i]!;
+      const lex = lexOf[c.pattern]!;
+      for (const e of exceptions) {
+        if (lexOf[e.pattern] === lex && e.startTok < c.endTok && c.startTok < e.endTok) {
+          content.splice(i, 1);
+          break;
+        }
+      }
+    }
   }
 
   // A content match keeps only its longest form per lexicon and start ("suicidal ideation", not
   // also "suicidal"), and is dropped when a longer match of the same lexicon covers it.
-  content.sort((a, b) => a.startTok - b.startTok || b.endTok - a.endTok);
+  if (content.length > 1) content.sort(byStartThenLongest);
   const kept: RawMatch[] = [];
-  for (const c of content) {
-    const lex = m.patterns[c.pattern]!.lex;
-    const covered = kept.some(
-      (k) => m.patterns[k.pattern]!.lex === lex && k.startTok <= c.startTok && k.endTok >= c.endTok,
-    );
+  for (let ci = 0; ci < content.length; ci++) {
+    const c = content[ci]!;
+    const lex = lexOf[c.pattern]!;
+    let covered = false;
+    for (let k = 0; k < kept.length; k++) {
+      const o = kept[k]!;
+      if (lexOf[o.pattern] === lex && o.startTok <= c.startTok && o.endTok >= c.endTok) {
+        covered = true;
+        break;
+      }
+    }
     if (!covered) kept.push(c);
   }
+  const nk = kept.length;
 
-  // Per-token trigger marks. A trigger inside a pseudo-trigger ("not only") or inside a content
-  // term that contains it ("nowhere to go", "not eating") is no trigger.
-  // Per-token marks live in one reused, zeroed buffer (views, not fresh typed arrays per call).
+  // Per-token marks live in one reused, zeroed buffer (views, not fresh arrays per call). Where a
+  // mark stands for "a token index or nothing" it holds index + 1 (0 = nothing); an end token is
+  // always >= 1, so an end stored as itself also reads 0 = nothing.
   const S = n + 1;
-  const buf = m.scratch(6 * S + kept.length);
-  const startsContent = buf.subarray(0, S);
-  for (const c of kept) startsContent[c.startTok] = 1;
+  const buf = m.scratch(10 * S + nk);
+  // firstKept[i]: 1 + the first kept content match starting at token i. `kept` is sorted by
+  // start, so the matches starting at i are the contiguous run from there.
+  const firstKept = buf.subarray(0, S);
+  for (let i = nk - 1; i >= 0; i--) firstKept[kept[i]!.startTok] = i + 1;
+  // A trigger inside a pseudo-trigger ("not only") or inside a content term that contains it
+  // ("nowhere to go", "not eating") is no trigger.
   const blocked = buf.subarray(S, 2 * S);
-  for (const t of triggers) {
-    if (m.patterns[t.pattern]!.kind === 'pseudo') for (let i = t.startTok; i < t.endTok; i++) blocked[i] = 1;
+  for (let ti = 0; ti < triggers.length; ti++) {
+    const t = triggers[ti]!;
+    if (kindOf[t.pattern] === K_PSEUDO) for (let i = t.startTok; i < t.endTok; i++) blocked[i] = 1;
   }
   // coverEnd[i]: the furthest end of a content match starting at or before token i.
   const coverEnd = buf.subarray(2 * S, 3 * S);
-  for (const c of kept) if (c.endTok > coverEnd[c.startTok]!) coverEnd[c.startTok] = c.endTok;
+  for (let i = 0; i < nk; i++) {
+    const c = kept[i]!;
+    if (c.endTok > coverEnd[c.startTok]!) coverEnd[c.startTok] = c.endTok;
+  }
   for (let i = 1; i <= n; i++) if (coverEnd[i - 1]! > coverEnd[i]!) coverEnd[i] = coverEnd[i - 1]!;
-  const insideContent = (t: RawMatch) => coverEnd[t.startTok]! >= t.endTok;
 
-  const preAt: Array<RawMatch | undefined> = new Array(n);
-  const kindAt: Array<PatternKind | undefined> = new Array(n);
-  const post: RawMatch[] = [];
-  const anchors: RawMatch[] = [];
-  const verbStart = buf.subarray(3 * S, 4 * S);
-  const termStart = buf.subarray(4 * S, 5 * S);
-  const conjAt: Array<number | undefined> = new Array(n);
-  for (const t of triggers) {
-    const kind = m.patterns[t.pattern]!.kind;
-    if (kind === 'pseudo') continue;
-    if (kind === 'anchor' || kind === 'callerAnchor') {
-      if (kind === 'callerAnchor' && callerIsSubject) continue;
+  // preEnd[i]: end of the (longest) pre/uncertain trigger starting at i; preUncertain[i]: it is
+  // an uncertainty trigger. conjEnd[i]: the furthest end of a conjunction starting at i.
+  const preEnd = buf.subarray(3 * S, 4 * S);
+  const preUncertain = buf.subarray(4 * S, 5 * S);
+  const conjEnd = buf.subarray(5 * S, 6 * S);
+  const verbStart = buf.subarray(6 * S, 7 * S);
+  const termStart = buf.subarray(7 * S, 8 * S);
+  let post: RawMatch[] | undefined;
+  let anchors: RawMatch[] | undefined;
+  for (let ti = 0; ti < triggers.length; ti++) {
+    const t = triggers[ti]!;
+    const kind = kindOf[t.pattern]!;
+    if (kind === K_PSEUDO) continue;
+    if (kind === K_ANCHOR || kind === K_CALLER_ANCHOR) {
+      if (kind === K_CALLER_ANCHOR && callerIsSubject) continue;
       if (tokens[t.endTok]?.t === "'s") continue; // "RP'S HUSBAND" is about the husband
       // "HIGH ON K2 PER RP", "TOLD RP": the RP as a source or an object starts no clause about the RP.
       const before = tokens[t.startTok - 1];
       if (before && !before.punct && NOT_CLAUSE_START.has(before.t)) continue;
-      anchors.push(t);
+      (anchors ??= []).push(t);
       continue;
     }
-    if (kind === 'verb') {
+    if (kind === K_VERB) {
       verbStart[t.startTok] = 1;
       continue;
     }
-    if (kind === 'terminator') {
+    if (kind === K_TERMINATOR) {
       termStart[t.startTok] = 1;
       continue;
     }
-    if (kind === 'conjunction') {
-      conjAt[t.startTok] = Math.max(conjAt[t.startTok] ?? 0, t.endTok);
+    if (kind === K_CONJUNCTION) {
+      if (t.endTok > conjEnd[t.startTok]!) conjEnd[t.startTok] = t.endTok;
       continue;
     }
-    if (blocked[t.startTok] || insideContent(t)) continue;
-    if (kind === 'post') {
-      post.push(t);
+    if (blocked[t.startTok] || coverEnd[t.startTok]! >= t.endTok) continue;
+    if (kind === K_POST) {
+      (post ??= []).push(t);
       continue;
     }
     // pre or uncertain: the longest trigger at a start wins ("not sure" over "not").
-    const prev = preAt[t.startTok];
-    if (!prev || t.endTok > prev.endTok) {
-      preAt[t.startTok] = t;
-      kindAt[t.startTok] = kind;
+    if (t.endTok > preEnd[t.startTok]!) {
+      preEnd[t.startTok] = t.endTok;
+      preUncertain[t.startTok] = kind === K_UNCERTAIN ? 1 : 0;
     }
   }
 
-  const polarity = buf.subarray(6 * S, 6 * S + kept.length); // per kept content match
-  const contentStartingAt = new Map<number, number[]>();
-  kept.forEach((c, i) => {
-    const arr = contentStartingAt.get(c.startTok);
-    if (arr) arr.push(i);
-    else contentStartingAt.set(c.startTok, [i]);
-  });
-  const mark = (i: number, p: Polarity) => {
-    // Negation outranks uncertainty: "UNK IF ... NO WEAPONS" stays negated.
-    if (polarity[i] === NEGATED) return;
-    polarity[i] = p;
-  };
+  const polarity = buf.subarray(10 * S, 10 * S + nk); // per kept content match
 
   // Forward scopes of pre-triggers.
   for (let s = 0; s < n; s++) {
-    const trig = preAt[s];
-    if (!trig) continue;
-    const p: Polarity = kindAt[s] === 'uncertain' ? UNCERTAIN : NEGATED;
-    let pos = trig.endTok;
+    const trigEnd = preEnd[s]!;
+    if (trigEnd === 0) continue;
+    const p: Polarity = preUncertain[s] === 1 ? UNCERTAIN : NEGATED;
+    let pos = trigEnd;
     let words = 0;
     // Where the last negated item (the trigger, or a term in its scope) ended.
-    let itemEnd = trig.endTok;
+    let itemEnd = trigEnd;
     while (pos < n) {
       const tok = tokens[pos]!;
       if (tok.punct && HARD_BREAKS.has(tok.t)) break;
       if (termStart[pos]) break;
-      if (pos !== trig.endTok && preAt[pos]) break;
-      const conjEnd = conjAt[pos];
+      if (pos !== trigEnd && preEnd[pos] !== 0) break;
+      const ce = conjEnd[pos]!;
       const separator = tok.punct && LIST_SEPARATORS.has(tok.t);
-      if (separator || conjEnd !== undefined) {
+      if (separator || ce !== 0) {
         // A comma list carries the negation on only from a listed item ("NEG weapons, violence"),
         // not from a clause that just happens to end there ("NO FAMILY IN STATE, NEEDS A BED").
-        if (separator && conjEnd === undefined && itemEnd !== pos) break;
+        if (separator && ce === 0 && itemEnd !== pos) break;
         // Continue only into a listed term: "no pills or weapons", "NEG weapons, violence".
-        let next = conjEnd ?? pos + 1;
+        let next = ce !== 0 ? ce : pos + 1;
         while (next < n && tokens[next]!.punct && LIST_SEPARATORS.has(tokens[next]!.t)) next++;
-        if (!startsContent[next]) break;
+        if (firstKept[next] === 0) break;
         pos = next;
         words = 0;
         continue;
       }
-      const here = contentStartingAt.get(pos);
-      if (here) {
+      const first = firstKept[pos]!;
+      if (first !== 0) {
         let end = pos + 1;
-        for (const i of here) {
-          mark(i, p);
+        for (let i = first - 1; i < nk && kept[i]!.startTok === pos; i++) {
+          // Negation outranks uncertainty: "UNK IF ... NO WEAPONS" stays negated.
+          if (polarity[i] !== NEGATED) polarity[i] = p;
           end = Math.max(end, kept[i]!.endTok);
         }
         pos = end;
@@ -768,50 +929,54 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
   }
 
   // Backward scopes of post-triggers ("SI DENIED", "ETOH NEG").
-  for (const t of post) {
-    let pos = t.startTok - 1;
-    let words = 0;
-    while (pos >= 0 && words < 3) {
-      const tok = tokens[pos]!;
-      if (tok.punct && (HARD_BREAKS.has(tok.t) || tok.t === ',')) break;
-      kept.forEach((c, i) => {
-        if (c.endTok === pos + 1) mark(i, NEGATED);
-      });
-      if (!tok.punct) words++;
-      pos--;
+  if (post !== undefined) {
+    for (const t of post) {
+      let pos = t.startTok - 1;
+      let words = 0;
+      while (pos >= 0 && words < 3) {
+        const tok = tokens[pos]!;
+        if (tok.punct && (HARD_BREAKS.has(tok.t) || tok.t === ',')) break;
+        for (let i = 0; i < nk; i++) if (kept[i]!.endTok === pos + 1) polarity[i] = NEGATED;
+        if (!tok.punct) words++;
+        pos--;
+      }
     }
   }
 
   // "HAS BEEN DRINKING?" — a question mark right after a term leaves it unsettled.
-  kept.forEach((c, i) => {
-    if (tokens[c.endTok]?.t === '?' && polarity[i] === AFFIRMED) polarity[i] = UNCERTAIN;
-  });
+  for (let i = 0; i < nk; i++) {
+    if (tokens[kept[i]!.endTok]?.t === '?' && polarity[i] === AFFIRMED) polarity[i] = UNCERTAIN;
+  }
 
   // Clauses about the reporting party: from an anchor ("RP") to a reporting verb ("ADV") or the
   // end of the sentence, at most 15 words. Mentions there describe the RP, not the subject.
-  const aboutReporter = buf.subarray(5 * S, 6 * S);
+  const aboutReporter = buf.subarray(8 * S, 9 * S);
   const reporterSpans: Array<[number, number]> = [];
-  for (const a of anchors) {
-    let words = 0;
-    let last = a.endTok - 1;
-    for (let pos = a.endTok; pos < n && words < 15; pos++) {
-      const tok = tokens[pos]!;
-      if (tok.punct && HARD_BREAKS.has(tok.t)) break;
-      if (verbStart[pos]) break;
-      aboutReporter[pos] = 1;
-      last = pos;
-      if (!tok.punct) words++;
+  if (anchors !== undefined) {
+    for (const a of anchors) {
+      let words = 0;
+      let last = a.endTok - 1;
+      for (let pos = a.endTok; pos < n && words < 15; pos++) {
+        const tok = tokens[pos]!;
+        if (tok.punct && HARD_BREAKS.has(tok.t)) break;
+        if (verbStart[pos]) break;
+        aboutReporter[pos] = 1;
+        last = pos;
+        if (!tok.punct) words++;
+      }
+      reporterSpans.push([tokens[a.startTok]!.start, tokens[last]!.end]);
     }
-    reporterSpans.push([tokens[a.startTok]!.start, tokens[last]!.end]);
   }
 
-  const mentions: Mention[] = kept.map((c, i) => {
+  const mentions: Mention[] = [];
+  for (let i = 0; i < nk; i++) {
+    const c = kept[i]!;
     const first = tokens[c.startTok]!;
     const last = tokens[c.endTok - 1]!;
-    let key = '';
-    for (let k = c.startTok; k < c.endTok; k++) key += (k > c.startTok ? ' ' : '') + tokens[k]!.t;
-    return {
-      lex: m.patterns[c.pattern]!.lex,
+    let key = first.t;
+    for (let k = c.startTok + 1; k < c.endTok; k++) key += ' ' + tokens[k]!.t;
+    mentions.push({
+      lex: lexOf[c.pattern]!,
       startTok: c.startTok,
       endTok: c.endTok,
       start: first.start,
@@ -820,8 +985,8 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
       polarity: polarity[i] as Polarity,
       subject: aboutReporter[c.startTok] === 0,
       superseded: false,
-    };
-  });
+    });
+  }
 
   // Corrections: "CALLED IN AS AN OD - ... NOT AN OD" — a later negation of the same words
   // supersedes the earlier affirmation.
@@ -838,3 +1003,5 @@ export function analyze(m: Matcher, text: string, callerIsSubject: boolean): Ana
   }
   return { tokens, mentions, reporterSpans };
 }
+
+const byStartThenLongest = (a: RawMatch, b: RawMatch) => a.startTok - b.startTok || b.endTok - a.endTok;
