@@ -216,7 +216,13 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
         await tx.query(
           `INSERT INTO stale_events (event_id, jurisdiction, incident_id, revision, current_decision_id)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
-          [call.eventId, call.agency.jurisdiction, call.incidentId, call.revision, incident.latest_decision_id],
+          [
+            call.eventId,
+            call.agency.jurisdiction,
+            call.incidentId,
+            call.revision,
+            incident.latest_decision_id,
+          ],
         );
         return {
           kind: 'stale',
