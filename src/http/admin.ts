@@ -12,7 +12,8 @@ import { ClassificationSchema } from '../domain/classification.ts';
 import { RoutingSchema } from '../domain/routing.ts';
 import { AppError } from '../errors.ts';
 import { compileRuleset, evaluate, readRulesDir, type RulesStore } from '../rules/index.ts';
-import { route, type PolicyStore } from '../routing/index.ts';
+import type { PolicyStore } from '../routing/index.ts';
+import { routeCall } from '../triage/pipeline.ts';
 import { principalOf } from './auth.ts';
 import { ProblemSchema } from './problem.ts';
 import { AUTH_PROBLEMS } from './responses.ts';
@@ -212,18 +213,7 @@ export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules
       }
       const { policies: policySet, version: policyVersion } = policies.current();
       const classification = evaluate(ruleset, call, { repeatCalls });
-      const routing = route(
-        policySet,
-        {
-          jurisdiction: call.agency.jurisdiction,
-          categories: classification.categories.map((c) => c.category),
-          gate: classification.gate.value,
-          emsNeeded: classification.ems.needed,
-          subjectAges: (call.subjects ?? []).flatMap((s) => (s.age === undefined ? [] : [s.age])),
-          repeatCalls,
-        },
-        now(),
-      );
+      const routing = routeCall(policySet, call, classification, repeatCalls, now());
       return {
         candidate: candidate !== undefined,
         rulesVersion: ruleset.version,

@@ -8,6 +8,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { CallEventSchema, type CallEvent } from '../domain/call-event.ts';
 import type { Decision } from '../domain/decision.ts';
+import type { Classification } from '../domain/classification.ts';
+import type { Routing } from '../domain/routing.ts';
 import type { Database, Queryable } from '../adapters/database.ts';
 import type { KeyValueStore } from '../adapters/store.ts';
 import { AppError } from '../errors.ts';
@@ -162,6 +164,28 @@ function summarize(decision: Omit<Decision, 'summary'>): string[] {
   return lines.slice(0, 3);
 }
 
+/** Routes a classified call by its jurisdiction's policy: the pipeline's step, also used by the admin dry run. */
+export function routeCall(
+  policies: PolicySet,
+  call: CallEvent,
+  classification: Classification,
+  repeatCalls: { byAddress: number; byCaller: number },
+  now: Date,
+): Routing {
+  return route(
+    policies,
+    {
+      jurisdiction: call.agency.jurisdiction,
+      categories: classification.categories.map((c) => c.category),
+      gate: classification.gate.value,
+      emsNeeded: classification.ems.needed,
+      subjectAges: (call.subjects ?? []).flatMap((s) => (s.age === undefined ? [] : [s.age])),
+      repeatCalls: { byAddress: repeatCalls.byAddress, byCaller: repeatCalls.byCaller },
+    },
+    now,
+  );
+}
+
 /**
  * Triage one call event. `input` is untrusted (a parsed JSON body or Kafka message value).
  * Deterministic for a given input, rules, policies and clock, apart from the new decision id.
@@ -186,18 +210,7 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
   const rules = deps.rules();
   const classification = evaluate(rules, call, { repeatCalls });
   const now = deps.now();
-  const routing = route(
-    policies,
-    {
-      jurisdiction: call.agency.jurisdiction,
-      categories: classification.categories.map((c) => c.category),
-      gate: classification.gate.value,
-      emsNeeded: classification.ems.needed,
-      subjectAges: (call.subjects ?? []).flatMap((s) => (s.age === undefined ? [] : [s.age])),
-      repeatCalls: { byAddress: repeatCalls.byAddress, byCaller: repeatCalls.byCaller },
-    },
-    now,
-  );
+  const routing = routeCall(policies, call, classification, repeatCalls, now);
 
   const outcome = await dependency('database', () =>
     deps.db.transaction(async (tx): Promise<TriageOutcome> => {
