@@ -3,36 +3,13 @@
  * embedded PGlite folder). Pending migrations are applied first, so a fresh database works.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.ts';
-import { DEFAULTS } from '../definitions.ts';
-import { createLogger } from '../logger.ts';
 import type { Database } from '../adapters/database.ts';
-import { migrate, readMigrations } from '../adapters/migrations.ts';
-import { openDatabase } from '../resources.ts';
 import { createKey, listKeys, revokeKey, ROLES, type Role } from '../auth/keys.ts';
 import type { Command } from './main.ts';
+import { withMigratedDatabase } from './database.ts';
 
-async function withDatabase(fn: (db: Database) => Promise<number>): Promise<number> {
-  let config;
-  try {
-    config = loadConfig({ ...process.env, MIGRATE_ON_START: 'false' });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`cad-triage: ${err.message}\n`);
-    return 1;
-  }
-  const logger = createLogger({ level: 'warn' });
-  const db = await openDatabase(config, logger);
-  try {
-    await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
-    return await fn(db);
-  } catch (err) {
-    process.stderr.write(`cad-triage keys: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await db.close();
-  }
-}
+const withDatabase = (fn: (db: Database) => Promise<number>) =>
+  withMigratedDatabase('keys', (db) => fn(db), { quiet: true });
 
 const fail = (message: string) => {
   process.stderr.write(`cad-triage keys: ${message}\n`);
