@@ -53,6 +53,9 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
       bodyLimit: MAX_EVENT_BYTES,
       // The pipeline validates; the schema above documents the contract.
       validatorCompiler: () => (data) => ({ value: data }),
+      // The hot route: its bodies are built by the pipeline as typed values (a contract test checks
+      // them against the document), so they are not parsed again by zod before being sent.
+      serializerCompiler: () => (data) => JSON.stringify(data),
     },
     async (req, reply) => {
       const principal = principalOf(req);

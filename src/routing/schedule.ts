@@ -139,8 +139,23 @@ function formatter(tz: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** The wall-clock date and time in `tz` at instant `at`. */
+/** Recent answers of localTime: every call routed within one minute asks the same question. */
+const recent = new Map<string, LocalTime>();
+
+/** The wall-clock date and time in `tz` at instant `at` (to the minute). */
 export function localTime(at: Date, tz: string): LocalTime {
+  // Zone offsets are whole minutes (in every zone since 1972), so the answer depends only on the minute.
+  const key = `${tz}|${Math.floor(at.getTime() / 60_000)}`;
+  let l = recent.get(key);
+  if (!l) {
+    if (recent.size >= 1024) recent.clear();
+    l = computeLocalTime(at, tz);
+    recent.set(key, l);
+  }
+  return { ...l };
+}
+
+function computeLocalTime(at: Date, tz: string): LocalTime {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(at)) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);

@@ -1,6 +1,8 @@
 /**
  * The one triage pipeline, shared by REST and Kafka:
- *   validate → deduplicate → enrich (repeat calls) → classify + gate (rules) → route (policy) → persist → emit.
+ *   validate → enrich (repeat calls) → classify + gate (rules) → route (policy) → persist → emit.
+ * Persisting also settles duplicates (the unique event id) and stale revisions (the locked incident)
+ * in the same transaction as the decision, grouped with the events triaged at the same time.
  * It never throws on bad input (that is an `invalid` outcome); it throws only when a dependency
  * fails, with ERR_DEPENDENCY_UNAVAILABLE when the cause is an outage, so the caller can retry
  * (Kafka pauses, REST answers 503) without anything half-written: persistence is one transaction.
@@ -10,15 +12,19 @@ import { CallEventSchema, type CallEvent } from '../domain/call-event.ts';
 import type { Decision } from '../domain/decision.ts';
 import type { Classification } from '../domain/classification.ts';
 import type { Routing } from '../domain/routing.ts';
-import type { Database, Queryable } from '../adapters/database.ts';
+import type { Database } from '../adapters/database.ts';
 import type { KeyValueStore } from '../adapters/store.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { evaluate, type PreparedRuleset } from '../rules/index.ts';
 import { repeatWindows, route, type PolicySet } from '../routing/index.ts';
+import type { DecisionRecorder } from './recorder.ts';
 
 export interface TriageDeps {
+  /** The relational store (the REST routes read decisions, referrals and keys from it). */
   db: Database;
+  /** Records decisions (group commit over `db`): see recorder.ts. */
+  recorder: DecisionRecorder;
   store: KeyValueStore;
   /** The rule set serving now (hot-reloaded). */
   rules: () => PreparedRuleset;
@@ -52,8 +58,6 @@ export type TriageOutcome =
       revision: number;
       currentDecisionId: string | null;
     };
-
-const DONE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 /** The zod issues of a call event as dotted field paths ("callType.code", "subjects.0.age"). */
 export function fieldErrors(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): FieldError[] {
@@ -140,14 +144,6 @@ async function repeatCounts(
   return { byAddress, byCaller, windowDays: windows };
 }
 
-async function findDecision(q: Queryable, eventId: string): Promise<Decision | undefined> {
-  const { rows } = await q.query<{ decision: Decision }>(
-    'SELECT decision FROM decisions WHERE event_id = $1',
-    [eventId],
-  );
-  return rows[0]?.decision;
-}
-
 function summarize(decision: Omit<Decision, 'summary'>): string[] {
   const lines = [decision.routing.summary];
   const gate = decision.gate;
@@ -195,16 +191,6 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
   if (!parsed.success) return { kind: 'invalid', errors: fieldErrors(parsed.error.issues) };
   const call = parsed.data;
 
-  // Fast path for replays: the store remembers events already decided (the database stays the truth).
-  const doneMarker = `done:${call.eventId}`;
-  if (await dependency('cache', () => deps.store.get(doneMarker))) {
-    const previous = await dependency('database', () => findDecision(deps.db, call.eventId));
-    if (previous) {
-      if (deps.emit) await deps.emit(previous);
-      return { kind: 'duplicate', decision: previous };
-    }
-  }
-
   const { policies, version: policyVersion } = deps.policies();
   const repeatCalls = await repeatCounts(call, deps, policies);
   const rules = deps.rules();
@@ -212,116 +198,68 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
   const now = deps.now();
   const routing = routeCall(policies, call, classification, repeatCalls, now);
 
-  const outcome = await dependency('database', () =>
-    deps.db.transaction(async (tx): Promise<TriageOutcome> => {
-      // Lock the incident row first (an upsert's DO UPDATE takes the row lock): revisions of one
-      // incident are decided one at a time, in order, whichever replica gets them.
-      const { rows } = await tx.query<{ latest_revision: number; latest_decision_id: string | null }>(
-        `INSERT INTO incidents (incident_id, jurisdiction) VALUES ($1, $2)
-         ON CONFLICT (jurisdiction, incident_id) DO UPDATE SET incident_id = EXCLUDED.incident_id
-         RETURNING latest_revision, latest_decision_id`,
-        [call.incidentId, call.agency.jurisdiction],
-      );
-      const incident = rows[0]!;
-      const existing = await findDecision(tx, call.eventId);
-      if (existing) return { kind: 'duplicate', decision: existing };
-      if (call.revision <= incident.latest_revision) {
-        await tx.query(
-          `INSERT INTO stale_events (event_id, jurisdiction, incident_id, revision, current_decision_id)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
-          [
-            call.eventId,
-            call.agency.jurisdiction,
-            call.incidentId,
-            call.revision,
-            incident.latest_decision_id,
-          ],
-        );
-        return {
-          kind: 'stale',
-          eventId: call.eventId,
-          incidentId: call.incidentId,
-          revision: call.revision,
-          currentDecisionId: incident.latest_decision_id,
-        };
-      }
+  const referralId = routing.followUp.referral ? randomUUID() : undefined;
+  // Fields in the order of DecisionSchema: this object is what REST returns and Kafka carries.
+  const decision: Decision = {
+    decisionId: randomUUID(),
+    eventId: call.eventId,
+    incidentId: call.incidentId,
+    revision: call.revision,
+    jurisdiction: call.agency.jurisdiction,
+    agencyId: call.agency.id,
+    // Known only once the incident is locked: the recorder fills it in, here and in the stored copy.
+    supersedes: null,
+    occurredAt: call.occurredAt,
+    decidedAt: now.toISOString(),
+    rulesVersion: classification.rulesVersion,
+    policyVersion,
+    summary: [], // filled in below, from the rest
+    categories: classification.categories,
+    gate: classification.gate,
+    screeningQuestions: classification.screeningQuestions,
+    ems: classification.ems,
+    routing: { policyVersion, ...routing },
+    repeatCalls,
+    referral: referralId ? { created: true, referralId } : { created: false },
+  };
+  decision.summary = summarize(decision);
 
-      const decisionId = randomUUID();
-      const referralId = routing.followUp.referral ? randomUUID() : undefined;
-      const base: Omit<Decision, 'summary'> = {
-        decisionId,
+  // Duplicates and stale revisions are settled in the same transaction (the unique event id and the
+  // locked incident row decide), so the pipeline does the same work for a new event and a replay.
+  const recorded = await dependency('database', () =>
+    deps.recorder.record({
+      decision,
+      call: storedCall(call, deps.piiKey),
+      ...(referralId
+        ? {
+            referral: {
+              referralId,
+              poolId: routing.followUp.poolId ?? null,
+              reasons: routing.followUp.reasons,
+              dueBy: routing.followUp.dueBy ?? null,
+            },
+          }
+        : {}),
+    }),
+  );
+  let outcome: TriageOutcome;
+  switch (recorded.kind) {
+    case 'stale':
+      return {
+        kind: 'stale',
         eventId: call.eventId,
         incidentId: call.incidentId,
         revision: call.revision,
-        jurisdiction: call.agency.jurisdiction,
-        agencyId: call.agency.id,
-        supersedes: incident.latest_decision_id,
-        occurredAt: call.occurredAt,
-        decidedAt: now.toISOString(),
-        rulesVersion: classification.rulesVersion,
-        policyVersion,
-        categories: classification.categories,
-        gate: classification.gate,
-        screeningQuestions: classification.screeningQuestions,
-        ems: classification.ems,
-        routing: { ...routing, policyVersion },
-        repeatCalls,
-        referral: referralId ? { created: true, referralId } : { created: false },
+        currentDecisionId: recorded.currentDecisionId,
       };
-      const decision: Decision = { ...base, summary: summarize(base) };
-      await tx.query(
-        `INSERT INTO decisions (decision_id, event_id, incident_id, revision, jurisdiction, supersedes,
-           rules_version, policy_version, gate, mode, categories, decision, call, decided_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [
-          decisionId,
-          call.eventId,
-          call.incidentId,
-          call.revision,
-          call.agency.jurisdiction,
-          incident.latest_decision_id,
-          decision.rulesVersion,
-          policyVersion,
-          decision.gate.value,
-          decision.routing.mode,
-          decision.categories.map((c) => c.category),
-          decision,
-          storedCall(call, deps.piiKey),
-          decision.decidedAt,
-        ],
-      );
-      await tx.query(
-        `UPDATE incidents SET latest_revision = $3, latest_decision_id = $4, updated_at = now()
-         WHERE jurisdiction = $1 AND incident_id = $2`,
-        [call.agency.jurisdiction, call.incidentId, call.revision, decisionId],
-      );
-      if (referralId) {
-        await tx.query(
-          `INSERT INTO referrals (referral_id, decision_id, incident_id, jurisdiction, pool_id, reasons, due_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            referralId,
-            decisionId,
-            call.incidentId,
-            call.agency.jurisdiction,
-            routing.followUp.poolId ?? null,
-            routing.followUp.reasons,
-            routing.followUp.dueBy ?? null,
-          ],
-        );
-      }
-      return { kind: 'decided', decision };
-    }),
-  );
-
-  if (outcome.kind === 'decided' || outcome.kind === 'duplicate') {
-    // Best effort: the marker only speeds up replays; the unique event id in the database decides.
-    await deps.store
-      .setIfAbsent(doneMarker, outcome.decision.decisionId, DONE_TTL_MS)
-      .catch((err: unknown) =>
-        deps.logger.warn({ err, eventId: call.eventId }, 'could not set the dedupe marker'),
-      );
-    if (deps.emit) await deps.emit(outcome.decision);
+    case 'duplicate':
+      outcome = { kind: 'duplicate', decision: recorded.decision };
+      break;
+    case 'decided':
+      decision.supersedes = recorded.supersedes;
+      outcome = { kind: 'decided', decision };
+      break;
   }
+  if (deps.emit) await deps.emit(outcome.decision);
   return outcome;
 }
