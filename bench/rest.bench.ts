@@ -3,11 +3,14 @@
  * connections), each request a fresh event (new eventId and incidentId, dev cases cycled) so every
  * one is decided and stored, beside a bare Fastify route that echoes the same bodies, measured in
  * the same run. PostgreSQL + Redis when DATABASE_URL and REDIS_URL are set, else the embedded
- * default (in-memory PGlite, in-process cache); the figure's name says which.
+ * default (in-memory PGlite, in-process cache); the figure's name says which. With PostgreSQL, a
+ * third bare route stores each body with one INSERT before answering: the floor under any design
+ * that keeps every call durably, measured in the same run.
  */
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { createKey } from '../src/auth/keys.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
@@ -72,9 +75,23 @@ const bench: Bench = {
 
     const bare = Fastify({ logger: false });
     bare.post('/echo', async (req) => req.body);
+    // The least any durable triage route can do: one INSERT of the body per request, answered once
+    // committed (PostgreSQL only). Its distance from the echo is what durability alone costs here.
+    const pool = full
+      ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: CONNECTIONS })
+      : undefined;
+    if (pool) {
+      await pool.query(`CREATE TABLE "${schema}".floor (id uuid PRIMARY KEY, body jsonb NOT NULL)`);
+      bare.post('/insert', async (req) => {
+        await pool.query(`INSERT INTO "${schema}".floor VALUES ($1, $2)`, [randomUUID(), req.body]);
+        return req.body;
+      });
+    }
     await bare.listen({ host: '127.0.0.1', port: 0 });
     const barePort = (bare.server.address() as { port: number }).port;
 
+    const floor = pool ? await load(`http://127.0.0.1:${barePort}/insert`, {}) : undefined;
+    await pool?.end();
     const baseline = await load(`http://127.0.0.1:${barePort}/echo`, {});
     const triage = await load(`http://127.0.0.1:${port}/v1/triage`, { authorization: `Bearer ${key}` });
     // The same pipeline called in process, as many in flight: what the REST layer (HTTP, JSON, auth,
@@ -107,6 +124,26 @@ const bench: Bench = {
         targetRatio: 0.5,
         notes,
       },
+      ...(floor
+        ? [
+            {
+              name: 'bare Fastify route doing one INSERT per request (the durable floor)',
+              value: floor.rps,
+              unit: 'req/s',
+              higherIsBetter: true,
+              baseline: { name: 'bare Fastify echo', value: baseline.rps },
+              notes: `${CONNECTIONS} connections; any design that stores each call before answering is below this`,
+            },
+            {
+              name: `POST /v1/triage vs the durable floor (${where})`,
+              value: triage.rps,
+              unit: 'req/s',
+              higherIsBetter: true,
+              baseline: { name: 'bare route, one INSERT per request', value: floor.rps },
+              notes,
+            },
+          ]
+        : []),
       {
         name: `POST /v1/triage vs the pipeline in process (${where})`,
         value: triage.rps,

@@ -99,7 +99,7 @@ export function createRecorder(
   } = {},
 ): DecisionRecorder {
   const maxBatch = options.maxBatch ?? 64;
-  const maxInFlight = db.kind === 'pglite' ? 1 : (options.maxInFlight ?? 4);
+  const maxInFlight = db.kind === 'pglite' ? 1 : (options.maxInFlight ?? 2);
   const isOutage = options.isOutage ?? (() => false);
   const queue: Pending[] = [];
   let inFlight = 0;
