@@ -9,10 +9,13 @@
  * themselves. A batch holds one event per incident, and an event whose incident is being recorded
  * waits for that batch, so the events of one incident are recorded in the order they arrived. If a
  * batch fails for a reason other than an outage, each of its events is retried alone,
- * so one bad event cannot fail the others.
+ * so one bad event cannot fail the others. When more than `maxQueue` events wait, the database is not
+ * keeping up and new ones are refused as an outage (REST answers 503, Kafka pauses) rather than
+ * queued without bound.
  */
 import type { Database } from '../adapters/database.ts';
 import type { Decision } from '../domain/decision.ts';
+import { AppError } from '../errors.ts';
 
 /** One triaged event, ready to record. */
 export interface TriageRecord {
@@ -94,6 +97,8 @@ export function createRecorder(
     maxBatch?: number;
     /** Batches being recorded at once (each holds one database connection). */
     maxInFlight?: number;
+    /** Events waiting at most; beyond it the database is not keeping up and new events are refused (503, Kafka pauses). */
+    maxQueue?: number;
     /** True when an error means the database is unreachable: the batch is not retried event by event. */
     isOutage?: (err: unknown) => boolean;
   } = {},
@@ -101,6 +106,7 @@ export function createRecorder(
   const maxBatch = options.maxBatch ?? 64;
   const maxInFlight = db.kind === 'pglite' ? 1 : (options.maxInFlight ?? 2);
   const isOutage = options.isOutage ?? (() => false);
+  const maxQueue = options.maxQueue ?? 10_000;
   const queue: Pending[] = [];
   let inFlight = 0;
 
@@ -172,6 +178,14 @@ export function createRecorder(
 
   return {
     record(item) {
+      if (queue.length >= maxQueue) {
+        return Promise.reject(
+          new AppError(
+            'ERR_DEPENDENCY_UNAVAILABLE',
+            `the database is not keeping up: ${queue.length} events waiting to be recorded`,
+          ),
+        );
+      }
       return new Promise<RecordResult>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         pump();

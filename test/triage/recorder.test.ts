@@ -136,6 +136,31 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
       t.equal(stored[0]!.n, 7, 'seven of eight stored, nothing of the refused one');
     });
 
+    t.test('beyond maxQueue waiting events, new ones are refused as an outage, not queued', async (t) => {
+      const recorder = createRecorder(db, { isOutage, maxInFlight: 1, maxQueue: 3 });
+      const calls = cases.slice(0, 10).map((c) => freshCall(c.call));
+      const outs = await Promise.allSettled(calls.map((c) => triage(c, { ...deps, recorder })));
+      const refused = outs.flatMap((o, i) =>
+        o.status === 'rejected' ? [{ i, err: o.reason as unknown }] : [],
+      );
+      t.ok(refused.length > 0 && refused.length < 10, `${refused.length} of 10 refused`);
+      for (const { err } of refused) {
+        t.match(err, { code: 'ERR_DEPENDENCY_UNAVAILABLE' }, 'refused as an outage (503 / pause)');
+        t.ok(isOutage(err), 'the Kafka loop pauses on it');
+      }
+      const stored = await rows('SELECT event_id FROM decisions WHERE event_id = ANY($1)', [
+        calls.map((c) => c.eventId),
+      ]);
+      t.same(
+        stored.map((r) => r.event_id).sort(),
+        calls
+          .filter((_, i) => !refused.some((r) => r.i === i))
+          .map((c) => c.eventId)
+          .sort(),
+        'exactly the accepted ones are stored',
+      );
+    });
+
     t.test('a NUL character in a call does not lose it: stored as U+FFFD', async (t) => {
       const call: CallEvent = freshCall(base, { narrative: 'caller says \u0000 man at the door' });
       const out = await triage(call, deps);
