@@ -42,12 +42,17 @@ export interface ConsumerLoopOptions {
 export interface ConsumerLoop {
   /** Connects, subscribes and starts consuming. Idempotent. */
   start(): Promise<void>;
-  /** Finishes the message in flight, commits resolved offsets, disconnects and clears every timer. Idempotent. */
+  /** Finishes the messages in flight, commits resolved offsets, disconnects and clears every timer. Idempotent. */
   stop(): Promise<void>;
 }
 
-/** Messages handled between two produce requests of their outputs. */
-const FLUSH_EVERY = 100;
+/**
+ * Messages of a partition handled together: concurrently across record keys (incidents), one after
+ * another within a key, and their outputs produced in one request before their offsets are resolved.
+ */
+const CHUNK = 100;
+
+type Outcome = { records: Array<{ topic: string; message: Message }> } | { outage: unknown };
 
 /**
  * The Kafka consumer mechanics: batches, offsets, heartbeats, pause/resume and the dead-letter topic.
@@ -112,6 +117,62 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
     }
   };
 
+  /** One message through the handler, retried on errors that are not outages, dead-lettered after the last attempt. */
+  const handleOne = async (m: ConsumedMessage): Promise<Outcome> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await opts.handler(m);
+        const records = [...(result.outputs ?? [])];
+        if (result.deadLetter) records.push(deadLetter(m, result.deadLetter, attempt));
+        return { records };
+      } catch (err) {
+        // Good events must not be dead-lettered because PostgreSQL or Redis is down.
+        if (opts.isOutage(err)) return { outage: err };
+        if (attempt >= maxAttempts) {
+          const reason = {
+            code: 'ERR_PROCESSING_FAILED',
+            message: err instanceof Error ? err.message : String(err),
+          };
+          return { records: [deadLetter(m, reason, attempt)] };
+        }
+        log.error(
+          { err, partition: m.partition, offset: m.message.offset, attempt },
+          'handler failed: retrying',
+        );
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  };
+
+  /**
+   * The messages of a chunk, each key's in offset order and the keys concurrently (records are keyed
+   * by incident, so one incident's revisions keep their order; records without a key share one
+   * chain). After an outage a chain stops: its later messages are left for the replay.
+   */
+  const handleChunk = async (topic: string, partition: number, messages: KafkaMessage[]) => {
+    const results = new Array<Outcome>(messages.length);
+    const chains = new Map<string, number[]>();
+    messages.forEach((message, i) => {
+      const key = message.key ? message.key.toString('latin1') : '';
+      const chain = chains.get(key);
+      if (chain) chain.push(i);
+      else chains.set(key, [i]);
+    });
+    await Promise.all(
+      [...chains.values()].map(async (chain) => {
+        for (const [n, i] of chain.entries()) {
+          results[i] = await handleOne({ topic, partition, message: messages[i]! });
+          const result = results[i];
+          if ('outage' in result) {
+            for (const j of chain.slice(n + 1)) results[j] = result;
+            return;
+          }
+        }
+      }),
+    );
+    return results;
+  };
+
   const run = async () => {
     const c = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false });
     consumer = c;
@@ -131,9 +192,9 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
         isStale,
         pause,
       }) => {
-        // Messages are handled one by one, in order; their output records are produced together
-        // (every FLUSH_EVERY messages and at the end of the batch), and only then are their offsets
-        // resolved: a crash before the send replays them, and the handler is idempotent.
+        // Messages are handled a chunk at a time (see handleChunk); a chunk's output records are
+        // produced together, and only then are their offsets resolved: a crash before the send
+        // replays them, and the handler is idempotent.
         let pending: { offsets: string[]; records: Array<{ topic: string; message: Message }> } = {
           offsets: [],
           records: [],
@@ -166,39 +227,22 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
           }
         };
 
-        for (const message of batch.messages) {
+        for (let from = 0; from < batch.messages.length; from += CHUNK) {
           if (!isRunning() || isStale()) break;
-          const m = { topic: batch.topic, partition: batch.partition, message };
-          for (let attempt = 1; ; attempt++) {
-            try {
-              const result = await opts.handler(m);
-              pending.records.push(...(result.outputs ?? []));
-              if (result.deadLetter) pending.records.push(deadLetter(m, result.deadLetter, attempt));
-              break;
-            } catch (err) {
-              if (opts.isOutage(err)) {
-                // Good events must not be dead-lettered because PostgreSQL or Redis is down: send
-                // what was handled, then stop the partition at this message until they answer.
-                if (await flushOrPause()) await pauseAt(message.offset, err);
-                return;
-              }
-              if (attempt >= maxAttempts) {
-                const reason = {
-                  code: 'ERR_PROCESSING_FAILED',
-                  message: err instanceof Error ? err.message : String(err),
-                };
-                pending.records.push(deadLetter(m, reason, attempt));
-                break;
-              }
-              log.error(
-                { err, partition: batch.partition, offset: message.offset, attempt },
-                'handler failed: retrying',
-              );
-              await sleep(100 * 2 ** attempt);
+          const chunk = batch.messages.slice(from, from + CHUNK);
+          const results = await handleChunk(batch.topic, batch.partition, chunk);
+          // In offset order: outputs are produced, and offsets resolved, only up to the first message
+          // that met an outage; the partition pauses there and everything after it is replayed.
+          for (const [i, message] of chunk.entries()) {
+            const result = results[i]!;
+            if ('outage' in result) {
+              if (await flushOrPause()) await pauseAt(message.offset, result.outage);
+              return;
             }
+            pending.records.push(...result.records);
+            pending.offsets.push(message.offset);
           }
-          pending.offsets.push(message.offset);
-          if (pending.offsets.length >= FLUSH_EVERY && !(await flushOrPause())) return;
+          if (!(await flushOrPause())) return;
         }
         if (!(await flushOrPause())) return;
         const lag = Number(batch.offsetLag());

@@ -66,28 +66,35 @@ t.test(
           .rows[0]!.n,
       );
     const cases = devCases();
-    const produce = (n: number) =>
-      kcatProduce(
+    /** Produces `n` fresh calls; returns the event ids of those that need Redis (an address or a phone to count). */
+    const produce = async (n: number) => {
+      const calls = Array.from({ length: n }, (_, i) => freshCall(cases[i % cases.length]!.call));
+      await kcatProduce(
         kafka.value,
         config.KAFKA_TOPIC_CALLS,
-        Array.from({ length: n }, (_, i) => freshCall(cases[i % cases.length]!.call)).map((c) => ({
-          key: c.incidentId,
-          value: JSON.stringify(c),
-        })),
+        calls.map((c) => ({ key: c.incidentId, value: JSON.stringify(c) })),
       );
+      return calls.filter((c) => c.location?.address || c.caller?.phone).map((c) => c.eventId);
+    };
 
     await produce(50);
     await eventually(async () => (await decided()) === 50, 60_000);
 
     redis.kill('SIGKILL');
     await new Promise((r) => redis.once('exit', r));
-    await produce(100);
-    // The consumer must meet the outage and pause: it neither decides nor dead-letters these events.
+    const needRedis = await produce(100);
+    t.ok(needRedis.length > 50, `${needRedis.length} of 100 events need Redis for their repeat-call counts`);
+    // The consumer must meet the outage and pause: it neither decides nor dead-letters the events that
+    // need Redis (a call with no address and no phone does not, and may be decided meanwhile).
     await eventually(
       async () => (await service.metrics.pauses.get()).values.some((v) => v.value > 0),
       60_000,
     );
-    t.equal(await decided(), 50, 'nothing decided while Redis is down');
+    const decidedNeedingRedis = await service.resources.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM decisions WHERE event_id = ANY($1)',
+      [needRedis],
+    );
+    t.equal(decidedNeedingRedis.rows[0]!.n, 0, 'no event that needs Redis decided while it is down');
     t.equal(
       kcatReadAll(kafka.value, config.KAFKA_TOPIC_DLQ).length,
       0,
