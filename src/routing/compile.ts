@@ -21,6 +21,9 @@ import {
 } from './policy-format.ts';
 import { isValidTimeZone, parseSchedule, type Schedule } from './schedule.ts';
 
+/** CAD priorities 1 and 2 are urgent unless a jurisdiction says otherwise (1 is the most urgent). */
+export const DEFAULT_URGENT_PRIORITY = 2;
+
 export interface SourceFile {
   /** Path relative to the policies folder. */
   file: string;
@@ -59,6 +62,8 @@ export interface Jurisdiction {
   id: string;
   name: string;
   timeZone: string;
+  /** CAD priorities 1..urgentPriority are urgent. */
+  urgentPriority: number;
   pools: readonly string[];
   fallback: readonly FallbackStep[];
   followUp: {
@@ -368,6 +373,7 @@ function compileJurisdictions(
       id: s.id,
       name: s.name,
       timeZone: s.timeZone,
+      urgentPriority: s.urgentPriority ?? DEFAULT_URGENT_PRIORITY,
       pools: s.pools,
       fallback,
       followUp: {

@@ -52,6 +52,15 @@ export const JurisdictionSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   timeZone: z.string().describe('IANA time zone, e.g. America/New_York'),
+  urgentPriority: z
+    .number()
+    .int()
+    .min(1)
+    .max(9)
+    .optional()
+    .describe(
+      'CAD priorities from 1 up to this one are urgent: a referral line alone is never enough (default 2)',
+    ),
   pools: z.array(z.string()).describe('Pool ids in order of preference'),
   fallback: z
     .array(z.string())

@@ -267,7 +267,9 @@ export function route(policies: PolicySet, input: RouteInput, now: Date): Routin
     };
   }
 
-  const ctx: Context = { input, categories, urgent: ems || input.urgent === true, now, tz: j.timeZone };
+  const urgent =
+    ems || input.urgent === true || (input.priority !== undefined && input.priority <= j.urgentPriority);
+  const ctx: Context = { input, categories, urgent, now, tz: j.timeZone };
   const passedOver: PassOver[] = [];
   const seen = new Set<string>();
   let fallbackTaken = false;

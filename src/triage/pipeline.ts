@@ -175,6 +175,7 @@ export function routeCall(
       categories: classification.categories.map((c) => c.category),
       gate: classification.gate.value,
       emsNeeded: classification.ems.needed,
+      ...(call.priority !== undefined ? { priority: call.priority } : {}),
       subjectAges: (call.subjects ?? []).flatMap((s) => (s.age === undefined ? [] : [s.age])),
       repeatCalls: { byAddress: repeatCalls.byAddress, byCaller: repeatCalls.byCaller },
     },

@@ -23,6 +23,7 @@ const routeInput: fc.Arbitrary<RouteInput> = fc.record(
     gate: fc.constantFrom(...GATE_VALUES),
     emsNeeded: fc.boolean(),
     urgent: fc.boolean(),
+    priority: fc.integer({ min: 1, max: 9 }),
     subjectAges: fc.array(fc.integer({ min: 0, max: 110 }), { maxLength: 3 }),
     repeatCalls: fc.record({
       byAddress: fc.integer({ min: 0, max: 10 }),
@@ -73,7 +74,9 @@ t.test('every result is valid, deterministic and consistent with the policy', as
         if (!onDuty(pool.schedule, now, tz).on) return false; // only pools on duty are sent
         if (pool.model === 'intern' && r.mode !== 'co_response') return false;
         if ((r.mode === 'civilian_only' || r.mode === 'mobile_crisis') && !pool.mayAttendAlone) return false;
-        if (r.mode === 'referral' && (input.emsNeeded || input.urgent)) return false;
+        const urgentPriority = policies.jurisdictions.get(r.jurisdiction)!.urgentPriority;
+        const urgent = input.urgent || (input.priority !== undefined && input.priority <= urgentPriority);
+        if (r.mode === 'referral' && (input.emsNeeded || urgent)) return false;
       }
       if (r.mode === 'police_only' && r.pool !== null) return false;
       // A social need nobody could take always leaves a follow-up behind.

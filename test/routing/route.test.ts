@@ -274,6 +274,24 @@ t.test('passed-over reasons name what ruled each pool out', async (t) => {
     route(policies, input({ jurisdiction: 'coventry', categories: ['elderly'], urgent: true }), night),
     { mode: 'police_only' },
   );
+  // The CAD priority makes a call urgent by the jurisdiction's threshold (default: 1 and 2).
+  const byPriority = (priority: number) =>
+    route(policies, input({ jurisdiction: 'coventry', categories: ['elderly'], priority }), night);
+  t.match(byPriority(1), { mode: 'police_only' });
+  t.match(byPriority(1).passedOver.at(-1), { poolId: 'ct-211', reason: 'urgent' });
+  t.match(byPriority(2), { mode: 'police_only' });
+  t.match(byPriority(3), { mode: 'referral', pool: { id: 'ct-211' } });
+  const strict = {
+    ...policies,
+    jurisdictions: new Map(
+      [...policies.jurisdictions].map(([id, j]) => [id, id === 'coventry' ? { ...j, urgentPriority: 3 } : j]),
+    ),
+  };
+  t.match(
+    route(strict, input({ jurisdiction: 'coventry', categories: ['elderly'], priority: 3 }), night),
+    { mode: 'police_only' },
+    'a jurisdiction may count more priorities as urgent',
+  );
 });
 
 t.test('an ordinary police call, EMS, and a town without a policy', async (t) => {

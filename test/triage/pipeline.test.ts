@@ -6,7 +6,7 @@ import { openRedisStore } from '../../src/adapters/redis-store.ts';
 import type { Database } from '../../src/adapters/database.ts';
 import type { KeyValueStore } from '../../src/adapters/store.ts';
 import type { Decision } from '../../src/domain/decision.ts';
-import { triage } from '../../src/triage/pipeline.ts';
+import { triage, type TriageDeps } from '../../src/triage/pipeline.ts';
 import { devCases, freshCall } from '../helpers/calls.ts';
 import { postgres, redisUrl, uniqueName } from '../helpers/services.ts';
 import { triageDeps } from '../helpers/triage.ts';
@@ -141,6 +141,27 @@ function suite(
       t.equal(third.referral.created, true, 'the third call opens a referral');
       t.match(third.routing.followUp.reasons.join(' '), /repeat|address/i);
       t.equal(await count('referrals', 'decision_id = $1', [third.decisionId]), 1);
+    });
+
+    t.test('the CAD priority reaches routing: an urgent call never gets a referral line alone', async (t) => {
+      // An elderly call the gate clears, in Coventry (211 and mobile crisis only) at 5 a.m.
+      const elderly = cases.find((c) => c.id === 'dev-029')!.call;
+      const night: TriageDeps = { ...deps, now: () => new Date('2026-03-11T05:00:00-04:00') };
+      const at = (priority: number) =>
+        triage(
+          freshCall(elderly, { priority, agency: { ...elderly.agency, jurisdiction: 'coventry' } }),
+          night,
+        );
+      const routine = await at(4);
+      const urgent = await at(1);
+      t.match(routine, {
+        kind: 'decided',
+        decision: { gate: { value: 'civilian_ok' }, routing: { mode: 'referral' } },
+      });
+      t.match(urgent, { kind: 'decided', decision: { routing: { mode: 'police_only' } } });
+      if (urgent.kind === 'decided') {
+        t.match(urgent.decision.routing.passedOver.at(-1), { poolId: 'ct-211', reason: 'urgent' });
+      }
     });
 
     t.test('concurrent revisions of one incident end in order, one decision each', async (t) => {
