@@ -13,6 +13,8 @@ import {
   type PreparedRuleset,
 } from '../rules/index.ts';
 import { rulesJsonSchemas, SCHEMA_DIR } from '../rules/json-schema.ts';
+import { backtest, type BacktestChange, type BacktestReport } from '../rules/backtest.ts';
+import type { GateValue } from '../domain/classification.ts';
 import { parseLabelledCases, REQUIRED_CATEGORIES, scoreCases } from '../rules/labelled-cases.ts';
 import type { Command } from './main.ts';
 
@@ -36,7 +38,27 @@ async function readStdin(): Promise<string> {
 
 const pct = (x: number) => x.toFixed(3);
 
-/** Rules commands: `rules validate`, `rules test`, `rules schema`, `classify`, `eval`. */
+function printBacktest(r: BacktestReport) {
+  const changes = r.loosened.length + r.changed.length;
+  out(`rules ${r.rulesVersion} on ${r.calls} stored calls: ${r.unchanged} unchanged, ${changes} changed`);
+  for (const [category, c] of Object.entries(r.categories)) {
+    out(`  ${category.padEnd(20)} +${c.gained} -${c.lost}`);
+  }
+  for (const [move, n] of Object.entries(r.gateMoves)) out(`  gate ${move}: ${n}`);
+  const show = (c: BacktestChange) =>
+    `  ${c.decisionId} (${c.jurisdiction} ${c.incidentId}): [${c.before.categories.join(', ')}] ${c.before.gate} -> [${c.after.categories.join(', ')}] ${c.after.gate}`;
+  if (r.loosened.length > 0) {
+    out(`\nLOOSENED GATE on ${r.loosened.length} call(s): review every one before shipping these rules`);
+    for (const c of r.loosened) out(show(c));
+  }
+  if (r.changed.length > 0) {
+    out(`\nother changes (${r.changed.length}${r.changed.length > 50 ? ', first 50' : ''}):`);
+    for (const c of r.changed.slice(0, 50)) out(show(c));
+  }
+  for (const u of r.unreadable) out(`unreadable stored call ${u.decisionId}: ${u.reason}`);
+}
+
+/** Rules commands: `rules validate`, `rules test`, `rules schema`, `rules backtest`, `classify`, `eval`. */
 export const rulesCommands: Record<string, Command> = {
   'rules validate': {
     summary: 'Check a rules folder (default: rules/): prints file:line: [code] message per problem',
@@ -126,6 +148,76 @@ export const rulesCommands: Record<string, Command> = {
         }
       }
       return stale > 0 ? 1 : 0;
+    },
+  },
+
+  'rules backtest': {
+    summary:
+      'Replay stored calls through candidate rules and report what would change: rules backtest [--rules DIR] [--since ISO] [--jurisdiction J] [--limit N] [--json] [--fail-on-loosened]',
+    async run(args) {
+      const { values } = parseArgs({
+        args,
+        options: {
+          rules: { type: 'string' },
+          since: { type: 'string' },
+          jurisdiction: { type: 'string' },
+          limit: { type: 'string' },
+          json: { type: 'boolean' },
+          'fail-on-loosened': { type: 'boolean' },
+        },
+      });
+      const limit = Number(values.limit ?? 10_000);
+      if (!Number.isInteger(limit) || limit < 1) {
+        err('cad-triage rules backtest: --limit must be a positive integer');
+        return 2;
+      }
+      if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+        err(`cad-triage rules backtest: --since '${values.since}' is not a date (e.g. 2026-11-01)`);
+        return 2;
+      }
+      const rs = await load(values.rules ?? DEFAULT_RULES_DIR);
+      if (!rs) return 1;
+      // Loaded here so the other rules commands do not pay for the database drivers.
+      const { withMigratedDatabase } = await import('./database.ts');
+      return withMigratedDatabase(
+        'rules backtest',
+        async (db) => {
+          const { rows } = await db.query<{
+            decision_id: string;
+            incident_id: string;
+            jurisdiction: string;
+            rules_version: string;
+            call: unknown;
+            categories: string[];
+            gate: GateValue;
+            repeat_calls: { byAddress: number; byCaller: number } | null;
+          }>(
+            `SELECT decision_id, incident_id, jurisdiction, rules_version, call, categories, gate,
+                    decision->'repeatCalls' AS repeat_calls
+             FROM decisions
+             WHERE ($1::timestamptz IS NULL OR decided_at >= $1) AND ($2::text IS NULL OR jurisdiction = $2)
+             ORDER BY decided_at DESC LIMIT $3`,
+            [values.since ?? null, values.jurisdiction ?? null, limit],
+          );
+          const report = backtest(
+            rs,
+            rows.map((r) => ({
+              decisionId: r.decision_id,
+              incidentId: r.incident_id,
+              jurisdiction: r.jurisdiction,
+              rulesVersion: r.rules_version,
+              call: r.call,
+              categories: r.categories,
+              gate: r.gate,
+              ...(r.repeat_calls ? { repeatCalls: r.repeat_calls } : {}),
+            })),
+          );
+          if (values.json) out(JSON.stringify(report));
+          else printBacktest(report);
+          return values['fail-on-loosened'] && report.loosened.length > 0 ? 1 : 0;
+        },
+        { quiet: true },
+      );
     },
   },
 

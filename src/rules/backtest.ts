@@ -1,0 +1,109 @@
+/**
+ * The backtest (`cad-triage rules backtest`): replays stored calls through candidate rules and
+ * reports what would change against the decisions actually made: categories gained and lost, gate
+ * moves, and above all every call whose gate the candidate rules would loosen (fewer police
+ * protections than the rules that decided it), listed one by one for review before the rules ship.
+ */
+import { CallEventSchema } from '../domain/call-event.ts';
+import { GATE_VALUES, type GateValue } from '../domain/classification.ts';
+import type { PreparedRuleset } from './compile.ts';
+import { evaluate } from './evaluate.ts';
+
+/** One stored decision, as the backtest reads it from the `decisions` table. */
+export interface StoredDecision {
+  decisionId: string;
+  incidentId: string;
+  jurisdiction: string;
+  rulesVersion: string;
+  /** The call as stored (phone number hashed; rules do not read it). */
+  call: unknown;
+  categories: string[];
+  gate: GateValue;
+  repeatCalls?: { byAddress: number; byCaller: number };
+}
+
+export interface BacktestChange {
+  decisionId: string;
+  incidentId: string;
+  jurisdiction: string;
+  before: { categories: string[]; gate: GateValue; rulesVersion: string };
+  after: { categories: string[]; gate: GateValue };
+}
+
+export interface BacktestReport {
+  rulesVersion: string;
+  /** Decisions read. */
+  calls: number;
+  unchanged: number;
+  /** Stored calls that are no longer valid call events (not replayed). */
+  unreadable: Array<{ decisionId: string; reason: string }>;
+  /** How many calls gained or lost each category. */
+  categories: Record<string, { gained: number; lost: number }>;
+  /** Gate moves, "before -> after", with their counts. */
+  gateMoves: Record<string, number>;
+  /** Every call the candidate rules would gate less cautiously: review each one. */
+  loosened: BacktestChange[];
+  /** Every other change (categories, or a more cautious gate). */
+  changed: BacktestChange[];
+}
+
+/** 0 = civilian_ok, 1 = co_response_only, 2 = police_secure_first. */
+const caution = (g: GateValue) => GATE_VALUES.indexOf(g);
+
+export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDecision>): BacktestReport {
+  const report: BacktestReport = {
+    rulesVersion: ruleset.version,
+    calls: 0,
+    unchanged: 0,
+    unreadable: [],
+    categories: {},
+    gateMoves: {},
+    loosened: [],
+    changed: [],
+  };
+  const count = (category: string, key: 'gained' | 'lost') => {
+    const c = (report.categories[category] ??= { gained: 0, lost: 0 });
+    c[key] += 1;
+  };
+  for (const d of decisions) {
+    report.calls += 1;
+    const call = CallEventSchema.safeParse(d.call);
+    if (!call.success) {
+      const first = call.error.issues[0];
+      report.unreadable.push({
+        decisionId: d.decisionId,
+        reason: `${first?.path.join('.') || '(root)'}: ${first?.message ?? 'invalid'}`,
+      });
+      continue;
+    }
+    const result = evaluate(
+      ruleset,
+      call.data,
+      d.repeatCalls ? { repeatCalls: d.repeatCalls } : undefined,
+    );
+    const after = { categories: result.categories.map((c) => c.category).sort(), gate: result.gate.value };
+    const before = { categories: [...d.categories].sort(), gate: d.gate, rulesVersion: d.rulesVersion };
+    const gained = after.categories.filter((c) => !before.categories.includes(c));
+    const lost = before.categories.filter((c) => !after.categories.includes(c));
+    for (const c of gained) count(c, 'gained');
+    for (const c of lost) count(c, 'lost');
+    if (after.gate !== before.gate) {
+      const move = `${before.gate} -> ${after.gate}`;
+      report.gateMoves[move] = (report.gateMoves[move] ?? 0) + 1;
+    }
+    if (gained.length === 0 && lost.length === 0 && after.gate === before.gate) {
+      report.unchanged += 1;
+      continue;
+    }
+    const change = {
+      decisionId: d.decisionId,
+      incidentId: d.incidentId,
+      jurisdiction: d.jurisdiction,
+      before,
+      after,
+    };
+    if (caution(after.gate) < caution(before.gate)) report.loosened.push(change);
+    else report.changed.push(change);
+  }
+  return report;
+}
