@@ -138,12 +138,15 @@ t.test('cad-triage rules backtest: reads the stored decisions, reports in text o
   );
   await db.close();
 
+  // The embedded database only: no Redis or Kafka from the test environment (they need more settings).
+  const { REDIS_URL: _redis, KAFKA_BROKERS: _kafka, DATABASE_URL: _pg, ...inherited } = process.env;
+  const cliEnv = { ...inherited, PGLITE_DATA_DIR: data, DATABASE_SCHEMA: 'cad_triage' };
   const run = async (args: string[]) => {
     try {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [join(root, 'bin', 'cad-triage.js'), 'rules', 'backtest', ...args],
-        { cwd: root, env: { ...process.env, DATABASE_URL: '', PGLITE_DATA_DIR: data, DATABASE_SCHEMA: 'cad_triage' } },
+        { cwd: root, env: cliEnv },
       );
       return { code: 0, stdout };
     } catch (e) {
