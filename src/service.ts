@@ -14,7 +14,7 @@ import { buildApp } from './app.ts';
 import { ensureFirstKey } from './auth/keys.ts';
 import { createRulesStore, type RulesStore } from './rules/index.ts';
 import { createPolicyStore, type PolicyStore } from './routing/index.ts';
-import { isOutage, type TriageDeps } from './triage/pipeline.ts';
+import type { TriageDeps } from './triage/pipeline.ts';
 import { createRecorder } from './triage/recorder.ts';
 import { createCallConsumer, openDecisionProducer } from './triage/kafka-pipeline.ts';
 
@@ -75,7 +75,7 @@ export async function startService(
     }
     const deps: TriageDeps = {
       db: resources.db,
-      recorder: createRecorder(resources.db, { isOutage }),
+      recorder: createRecorder(resources.db),
       store: resources.store,
       rules: () => rules.current(),
       policies: () => policies.current(),

@@ -1,6 +1,6 @@
 /**
- * The fast shared state: event-id deduplication, sliding-window repeat-call counters, rate limits and
- * a broadcast channel (rules reload). Redis in production; an in-process twin on the embedded default,
+ * The fast shared state: sliding-window repeat-call counters, rate limits and a broadcast channel
+ * (rules reload); event ids are deduplicated by PostgreSQL, not here. Redis in production; an in-process twin on the embedded default,
  * which is correct for one replica only. Keys are given without the prefix; implementations add it.
  */
 export interface KeyValueStore {

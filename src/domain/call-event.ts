@@ -6,6 +6,9 @@ import { z } from 'zod';
  * (CADs send more than we read), but every field we read is checked.
  */
 
+/** A CAD priority: 1 is the most urgent. */
+export const PrioritySchema = z.number().int().min(1).max(9);
+
 export const ScreeningAnswerSchema = z.enum(['yes', 'no', 'unknown']);
 export type ScreeningAnswer = z.infer<typeof ScreeningAnswerSchema>;
 
@@ -83,7 +86,7 @@ export const CallEventSchema = z
     occurredAt: z.iso.datetime({ offset: true }).describe('When CAD recorded this revision'),
     agency: AgencySchema,
     callType: CallTypeSchema,
-    priority: z.number().int().min(1).max(9).optional().describe('1 is the most urgent'),
+    priority: PrioritySchema.optional().describe('1 is the most urgent'),
     source: CallSourceSchema.optional(),
     location: LocationSchema.optional(),
     narrative: z.string().max(16_384).optional().describe("The call-taker's free-text comments"),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PrioritySchema } from './call-event.ts';
 import { GateValueSchema } from './classification.ts';
 
 /**
@@ -75,15 +76,9 @@ export const RouteInputSchema = z
       .boolean()
       .optional()
       .describe('The call cannot wait (e.g. a high CAD priority): a referral line alone is never enough'),
-    priority: z
-      .number()
-      .int()
-      .min(1)
-      .max(9)
-      .optional()
-      .describe(
-        "The CAD priority (1 is the most urgent); at or above the jurisdiction's urgentPriority the call is urgent",
-      ),
+    priority: PrioritySchema.optional().describe(
+      "The CAD priority (1 is the most urgent); at or above the jurisdiction's urgentPriority the call is urgent",
+    ),
     subjectAges: z.array(z.number().int().min(0).max(150)).optional(),
     repeatCalls: z
       .object({ byAddress: z.number().int().min(0), byCaller: z.number().int().min(0) })

@@ -8,6 +8,7 @@
  * duplicates, time zones, schedule windows) and report each problem with its file and line.
  */
 import { z } from 'zod';
+import { PrioritySchema } from '../domain/call-event.ts';
 import { PoolModelSchema } from '../domain/routing.ts';
 
 const IdSchema = z
@@ -52,15 +53,9 @@ export const JurisdictionSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   timeZone: z.string().describe('IANA time zone, e.g. America/New_York'),
-  urgentPriority: z
-    .number()
-    .int()
-    .min(1)
-    .max(9)
-    .optional()
-    .describe(
-      'CAD priorities from 1 up to this one are urgent: a referral line alone is never enough (default 2)',
-    ),
+  urgentPriority: PrioritySchema.optional().describe(
+    'CAD priorities from 1 up to this one are urgent: a referral line alone is never enough (default 2)',
+  ),
   pools: z.array(z.string()).describe('Pool ids in order of preference'),
   fallback: z
     .array(z.string())

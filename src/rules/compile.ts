@@ -507,30 +507,23 @@ function matcherStage(m: Merged, diags: RuleDiagnostic[]): FactSources {
   const b = new MatcherBuilder({ abbreviations: m.text.abbreviations, window: m.text.negation.window });
   const codeIndex = new Map<string, number[]>();
   m.lexicons.forEach((entry, idx) => {
-    for (const term of entry.value.terms) {
-      try {
-        b.add(term, { kind: 'content', lex: idx });
-      } catch (e) {
-        diags.push({
-          code: 'ERR_RULES_TERM_SYNTAX',
-          file: entry.file,
-          line: entry.line,
-          ruleId: entry.value.id,
-          message: (e as Error).message,
-        });
-      }
-    }
-    for (const term of entry.value.except) {
-      try {
-        b.add(term, { kind: 'exception', lex: idx });
-      } catch (e) {
-        diags.push({
-          code: 'ERR_RULES_TERM_SYNTAX',
-          file: entry.file,
-          line: entry.line,
-          ruleId: entry.value.id,
-          message: `except: ${(e as Error).message}`,
-        });
+    const kinds = [
+      ['content', entry.value.terms, ''],
+      ['exception', entry.value.except, 'except: '],
+    ] as const;
+    for (const [kind, terms, where] of kinds) {
+      for (const term of terms) {
+        try {
+          b.add(term, { kind, lex: idx });
+        } catch (e) {
+          diags.push({
+            code: 'ERR_RULES_TERM_SYNTAX',
+            file: entry.file,
+            line: entry.line,
+            ruleId: entry.value.id,
+            message: `${where}${(e as Error).message}`,
+          });
+        }
       }
     }
     for (const code of entry.value.codes) {

@@ -16,6 +16,7 @@
 import type { Database } from '../adapters/database.ts';
 import type { Decision } from '../domain/decision.ts';
 import { AppError } from '../errors.ts';
+import { isOutage } from './pipeline.ts';
 
 /** One triaged event, ready to record. */
 export interface TriageRecord {
@@ -99,13 +100,10 @@ export function createRecorder(
     maxInFlight?: number;
     /** Events waiting at most; beyond it the database is not keeping up and new events are refused (503, Kafka pauses). */
     maxQueue?: number;
-    /** True when an error means the database is unreachable: the batch is not retried event by event. */
-    isOutage?: (err: unknown) => boolean;
   } = {},
 ): DecisionRecorder {
   const maxBatch = options.maxBatch ?? 64;
   const maxInFlight = db.kind === 'pglite' ? 1 : (options.maxInFlight ?? 2);
-  const isOutage = options.isOutage ?? (() => false);
   const maxQueue = options.maxQueue ?? 10_000;
   const queue: Pending[] = [];
   let inFlight = 0;

@@ -7,7 +7,7 @@ import type { Decision } from '../../src/domain/decision.ts';
 import { createLogger } from '../../src/logger.ts';
 import { DEFAULT_RULES_DIR, loadRuleset } from '../../src/rules/index.ts';
 import { loadPolicies } from '../../src/routing/index.ts';
-import { isOutage, type TriageDeps } from '../../src/triage/pipeline.ts';
+import type { TriageDeps } from '../../src/triage/pipeline.ts';
 import { createRecorder } from '../../src/triage/recorder.ts';
 
 /** Pipeline dependencies over the given database and store, with the shipped rules and policies. */
@@ -23,7 +23,7 @@ export async function triageDeps(
   if (!policies.ok) throw new Error(`shipped policies do not load: ${JSON.stringify(policies.errors)}`);
   return {
     db,
-    recorder: createRecorder(db, { isOutage }),
+    recorder: createRecorder(db),
     store,
     rules: () => rules.ruleset,
     policies: () => ({ policies: policies.policies, version: policies.version }),

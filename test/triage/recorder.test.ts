@@ -40,7 +40,7 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
     const { db, counter } = counted(raw);
     const deps: TriageDeps = {
       ...(await triageDeps(raw, createMemoryStore())),
-      recorder: createRecorder(db, { isOutage, maxInFlight: 2 }),
+      recorder: createRecorder(db, { maxInFlight: 2 }),
     };
     const rows = async (sql: string, params: unknown[] = []) => (await raw.query(sql, params)).rows;
 
@@ -122,7 +122,7 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
       for (const c of cases.slice(0, 8)) await triage(freshCall(c.call), capture);
       const bad = captured[3]!;
       captured[3] = { ...bad, decision: { ...bad.decision, decisionId: 'not-a-uuid' } };
-      const recorder = createRecorder(db, { isOutage, maxInFlight: 1 });
+      const recorder = createRecorder(db, { maxInFlight: 1 });
       const before = counter.calls;
       const results = await Promise.allSettled(captured.map((item) => recorder.record(item)));
       t.same(
@@ -137,7 +137,7 @@ function suite(name: string, open: () => Promise<Database>, skip: string | false
     });
 
     t.test('beyond maxQueue waiting events, new ones are refused as an outage, not queued', async (t) => {
-      const recorder = createRecorder(db, { isOutage, maxInFlight: 1, maxQueue: 3 });
+      const recorder = createRecorder(db, { maxInFlight: 1, maxQueue: 3 });
       const calls = cases.slice(0, 10).map((c) => freshCall(c.call));
       const outs = await Promise.allSettled(calls.map((c) => triage(c, { ...deps, recorder })));
       const refused = outs.flatMap((o, i) =>
@@ -199,12 +199,12 @@ t.test(
     });
     const depsOne: TriageDeps = {
       ...(await triageDeps(one, createMemoryStore())),
-      recorder: createRecorder(one, { isOutage, maxInFlight: 4 }),
+      recorder: createRecorder(one, { maxInFlight: 4 }),
     };
     const depsTwo: TriageDeps = {
       ...depsOne,
       db: two,
-      recorder: createRecorder(two, { isOutage, maxInFlight: 4 }),
+      recorder: createRecorder(two, { maxInFlight: 4 }),
     };
     // 30 incidents, each with revisions 1 and 2; replica one sends them in order, replica two in reverse.
     const incidents = cases.slice(0, 30).map((c) => freshCall(c.call));
