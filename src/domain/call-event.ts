@@ -48,6 +48,12 @@ export const AgencySchema = z.object({
 export const CallTypeSchema = z.object({
   code: z.string().min(1).max(64).describe("The CAD's own call-type code"),
   description: z.string().max(256).optional(),
+  commonType: z
+    .string()
+    .min(1)
+    .max(16)
+    .optional()
+    .describe('The APCO 2.103 common incident type code, when the CAD sends one (e.g. from a NENA EIDO)'),
 });
 
 export const LocationSchema = z

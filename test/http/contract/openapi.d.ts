@@ -255,6 +255,8 @@ export interface components {
         /** @description The CAD's own call-type code */
         code: string;
         description?: string;
+        /** @description The APCO 2.103 common incident type code, when the CAD sends one (e.g. from a NENA EIDO) */
+        commonType?: string;
       };
       /** @description 1 is the most urgent */
       priority?: number;
