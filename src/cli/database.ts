@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { DEFAULTS } from '../definitions.ts';
 import { createLogger } from '../logger.ts';
 import type { Database } from '../adapters/database.ts';
@@ -12,7 +12,7 @@ import { openDatabase } from '../resources.ts';
  */
 export async function withMigratedDatabase(
   command: string,
-  fn: (db: Database, migrations: { applied: string[]; skipped: string[] }) => Promise<number>,
+  fn: (db: Database, migrations: { applied: string[]; skipped: string[] }, config: Config) => Promise<number>,
   options: { quiet?: boolean } = {},
 ): Promise<number> {
   let config;
@@ -28,7 +28,7 @@ export async function withMigratedDatabase(
   const db = await openDatabase(config, logger);
   try {
     const migrations = await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
-    return await fn(db, migrations);
+    return await fn(db, migrations, config);
   } catch (err) {
     process.stderr.write(`cad-triage ${command}: ${(err as Error).message}\n`);
     return 1;
