@@ -114,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       db: deps.triage.deps.db,
       store: deps.triage.deps.store,
       ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
+      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
       ...(deps.authCacheMs !== undefined ? { cacheMs: deps.authCacheMs } : {}),
     });
   }
@@ -131,7 +132,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await app.register(triageRoutes, deps.triage);
     await app.register(recordRoutes, { db: deps.triage.deps.db });
-    if (deps.admin) await app.register(adminRoutes, { ...deps.admin, now: deps.triage.deps.now });
+    if (deps.admin)
+      await app.register(adminRoutes, {
+        ...deps.admin,
+        db: deps.triage.deps.db,
+        now: deps.triage.deps.now,
+      });
   }
   return app;
 }

@@ -125,6 +125,12 @@ export const ConfigSchema = z.object({
     1,
     1_000_000,
   ),
+  AUTH_FAILURES_PER_MINUTE: int(
+    'Failed authentications allowed from one client address per minute; beyond it the address gets 429 without a key lookup',
+    30,
+    1,
+    1_000_000,
+  ),
   SHUTDOWN_TIMEOUT_MS: int(
     'How long a graceful shutdown may take before the process exits',
     15000,

@@ -25,7 +25,13 @@ export async function withMigratedDatabase(
   }
   // Quiet commands print their result on stdout, which info logs would mix into.
   const logger = createLogger({ level: options.quiet ? 'warn' : config.LOG_LEVEL });
-  const db = await openDatabase(config, logger);
+  let db;
+  try {
+    db = await openDatabase(config, logger);
+  } catch (err) {
+    process.stderr.write(`cad-triage ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     const migrations = await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
     return await fn(db, migrations, config);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Command } from './main.ts';
 import { withMigratedDatabase } from './database.ts';
 import { purgeNarratives } from '../triage/privacy.ts';
+import { audit, cliActor } from '../auth/audit.ts';
 import { retentionCutoff } from '../triage/retention.ts';
 
 /**
@@ -41,6 +42,7 @@ export const purgeCommands: Record<string, Command> = {
             return 0;
           }
           const purged = await purgeNarratives(db, before);
+          await audit(db, cliActor(), 'narratives.purge', { purged, retentionDays: days });
           process.stdout.write(`${purged} narratives older than ${days} days purged\n`);
           return 0;
         },

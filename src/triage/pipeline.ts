@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { CallEventSchema, type CallEvent } from '../domain/call-event.ts';
 import type { Decision } from '../domain/decision.ts';
+import { jurisdictionId } from '../domain/jurisdiction.ts';
 import type { Classification } from '../domain/classification.ts';
 import type { Routing } from '../domain/routing.ts';
 import type { Database } from '../adapters/database.ts';
@@ -175,7 +176,11 @@ export function routeCall(
 export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOutcome> {
   const parsed = CallEventSchema.safeParse(input);
   if (!parsed.success) return { kind: 'invalid', errors: fieldErrors(parsed.error.issues) };
-  const call = parsed.data;
+  // One canonical jurisdiction id from here on: policy, counts, storage and reports all use it.
+  const jurisdiction = jurisdictionId(parsed.data.agency.jurisdiction);
+  if (!jurisdiction)
+    return { kind: 'invalid', errors: [{ path: 'agency.jurisdiction', message: 'must not be blank' }] };
+  const call: CallEvent = { ...parsed.data, agency: { ...parsed.data.agency, jurisdiction } };
 
   const { policies, version: policyVersion } = deps.policies();
   const repeatCalls = await repeatCounts(call, deps, policies);

@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { isOutage } from './pipeline.ts';
 import { purgeNarratives } from './privacy.ts';
+import { audit } from '../auth/audit.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -31,8 +32,13 @@ export function startNarrativePurge(
     running = (async () => {
       try {
         const purged = await purgeNarratives(db, retentionCutoff(now(), config.NARRATIVE_RETENTION_DAYS));
-        if (purged > 0)
+        if (purged > 0) {
           logger.info({ purged, retentionDays: config.NARRATIVE_RETENTION_DAYS }, 'narratives purged');
+          await audit(db, 'service', 'narratives.purge', {
+            purged,
+            retentionDays: config.NARRATIVE_RETENTION_DAYS,
+          });
+        }
       } catch (err) {
         // Next run tries again; an outage is reported by readiness, not here.
         if (!isOutage(err)) logger.error({ err }, 'narrative purge failed');

@@ -206,6 +206,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log of admin actions, newest first
+     * @description Access: roles: admin.
+     */
+    get: operations['getAdminAudit'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/rules/dry-run': {
     parameters: {
       query?: never;
@@ -648,6 +668,25 @@ export interface components {
         line: number;
         message: string;
       }[];
+    };
+    /** @description Admin actions: keys created and revoked, rules reloaded, narratives purged */
+    AuditPage: {
+      /** @description Newest first */
+      entries: {
+        auditId: number;
+        /** Format: date-time */
+        at: string;
+        /** @description The acting API key id, cli:<os user> for the command line, or service */
+        actor: string;
+        /** @enum {string} */
+        action: 'key.create' | 'key.revoke' | 'rules.reload' | 'narratives.purge';
+        /** @description Ids, versions and counts; never a secret or call content */
+        details: {
+          [key: string]: unknown;
+        };
+      }[];
+      /** @description Pass as `before` for the next (older) page; null at the end */
+      next: number | null;
     };
   };
   responses: never;
@@ -1333,6 +1372,66 @@ export interface operations {
       };
       /** @description Default Response */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getAdminAudit: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Entries older than this audit id */
+        before?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditPage'];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      403: {
         headers: {
           [name: string]: unknown;
         };
