@@ -14,6 +14,7 @@ import { installProblemHandler } from './http/problem.ts';
 import { healthRoutes } from './http/health.ts';
 import { triageRoutes } from './http/triage.ts';
 import { recordRoutes } from './http/records.ts';
+import { reportRoutes } from './http/reports.ts';
 import { adminRoutes } from './http/admin.ts';
 import { authPlugin, type Access } from './http/auth.ts';
 import { pruneUnusedSchemas } from './http/openapi.ts';
@@ -132,6 +133,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await app.register(triageRoutes, deps.triage);
     await app.register(recordRoutes, { db: deps.triage.deps.db });
+    await app.register(reportRoutes, {
+      db: deps.triage.deps.db,
+      policies: deps.triage.deps.policies,
+      now: deps.triage.deps.now,
+    });
     if (deps.admin)
       await app.register(adminRoutes, {
         ...deps.admin,

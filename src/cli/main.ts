@@ -14,7 +14,8 @@ async function commands(): Promise<Record<string, Command>> {
   const { rulesCommands } = await import('./rules.ts');
   const { keysCommands } = await import('./keys.ts');
   const { purgeCommands } = await import('./purge.ts');
-  return { ...migrateCommands, ...rulesCommands, ...keysCommands, ...purgeCommands };
+  const { reportCommands } = await import('./report.ts');
+  return { ...migrateCommands, ...rulesCommands, ...keysCommands, ...purgeCommands, ...reportCommands };
 }
 
 export async function main(argv: string[]): Promise<number> {

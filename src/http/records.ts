@@ -291,7 +291,11 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
         }
         const updated = await tx.query<ReferralRow>(
           `UPDATE referrals SET status = $2, assigned_to = COALESCE($3, assigned_to), outcome = COALESCE($4, outcome),
-             updated_at = now() WHERE referral_id = $1 RETURNING *`,
+             updated_at = now(),
+             assigned_at = CASE WHEN $2 = 'assigned' THEN COALESCE(assigned_at, now()) ELSE assigned_at END,
+             contacted_at = CASE WHEN $2 = 'contacted' THEN COALESCE(contacted_at, now()) ELSE contacted_at END,
+             closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END
+           WHERE referral_id = $1 RETURNING *`,
           [referralId, b.status, b.assignedTo ?? null, b.outcome ?? null],
         );
         return toReferral(updated.rows[0]!);
