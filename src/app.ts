@@ -15,6 +15,7 @@ import { healthRoutes } from './http/health.ts';
 import { triageRoutes } from './http/triage.ts';
 import { recordRoutes } from './http/records.ts';
 import { reportRoutes } from './http/reports.ts';
+import { uiRoutes } from './http/ui.ts';
 import { adminRoutes } from './http/admin.ts';
 import { authPlugin, type Access } from './http/auth.ts';
 import { pruneUnusedSchemas } from './http/openapi.ts';
@@ -133,6 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await app.register(triageRoutes, deps.triage);
     await app.register(recordRoutes, { db: deps.triage.deps.db });
+    await app.register(uiRoutes);
     await app.register(reportRoutes, {
       db: deps.triage.deps.db,
       policies: deps.triage.deps.policies,
