@@ -13,7 +13,7 @@ import type { Report } from '../../src/domain/report.ts';
 import { triage } from '../../src/triage/pipeline.ts';
 import { devCases, freshCall } from '../helpers/calls.ts';
 import { REQUIRE_SERVICES } from '../helpers/services.ts';
-import { NIGHT, testService } from '../http/fixture.ts';
+import { testService } from '../http/fixture.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const root = join(import.meta.dirname, '..', '..');
