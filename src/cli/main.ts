@@ -15,7 +15,15 @@ async function commands(): Promise<Record<string, Command>> {
   const { keysCommands } = await import('./keys.ts');
   const { purgeCommands } = await import('./purge.ts');
   const { reportCommands } = await import('./report.ts');
-  return { ...migrateCommands, ...rulesCommands, ...keysCommands, ...purgeCommands, ...reportCommands };
+  const { demoCommands } = await import('./demo.ts');
+  return {
+    ...migrateCommands,
+    ...rulesCommands,
+    ...keysCommands,
+    ...purgeCommands,
+    ...reportCommands,
+    ...demoCommands,
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -35,6 +35,10 @@ export const ReportSchema = z
     from: z.iso.datetime(),
     to: z.iso.datetime().describe('Exclusive'),
     timeZone: z.string().describe('The zone of weeks and hours of the week'),
+    demoCalls: z
+      .number()
+      .int()
+      .describe('Calls of the period that are demo data (made by cad-triage demo); 0 in a real history'),
     calls: z.object({
       total: count(),
       byCategory: z.record(z.string(), count()),

@@ -149,8 +149,9 @@ export async function buildReport(db: Queryable, q: ReportQuery): Promise<Report
     ).map((r) => [r.outcome, r.n]),
   );
 
-  const [people] = await rows<{ callers: number; civilian: number }>(
+  const [people] = await rows<{ callers: number; civilian: number; demo: number }>(
     `SELECT count(DISTINCT d.call->'caller'->>'phoneHash')::int AS callers,
+       count(*) FILTER (WHERE d.event_id LIKE 'demo-%')::int AS demo,
        count(*) FILTER (WHERE d.mode IN ('co_response', 'civilian_only', 'mobile_crisis'))::int AS civilian
      FROM decisions d WHERE ${inPeriod()}`,
   );
@@ -209,6 +210,7 @@ export async function buildReport(db: Queryable, q: ReportQuery): Promise<Report
     from: iso(q.from),
     to: iso(q.to),
     timeZone: q.timeZone,
+    demoCalls: n(people?.demo),
     calls: { total, byCategory, byGate, byMode, perWeek, perHourOfWeek },
     feedback: {
       overall: acceptance(
@@ -281,6 +283,7 @@ export function reportCsv(r: Report): string {
   const add = (section: string, item: string, measure: string, value: unknown) =>
     out.push([section, item, measure, value]);
   add('period', r.jurisdictions?.join(' ') ?? 'all', `${r.from}/${r.to}`, r.timeZone);
+  if (r.demoCalls > 0) add('DEMO DATA', 'calls made by cad-triage demo', 'calls', r.demoCalls);
   add('calls', 'all', 'calls', r.calls.total);
   for (const [k, v] of Object.entries(r.calls.byCategory)) add('calls', `category ${k}`, 'calls', v);
   for (const [k, v] of Object.entries(r.calls.byGate)) add('calls', `gate ${k}`, 'calls', v);

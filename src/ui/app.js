@@ -88,6 +88,9 @@ async function showReport() {
   window.lastReport = r;
   $('#report-scope').textContent =
     `${r.jurisdictions ? r.jurisdictions.join(', ') : 'All jurisdictions'} · ${store.getItem('from')} to ${store.getItem('to')} · times in ${r.timeZone}`;
+  $('#demo-banner').hidden = r.demoCalls === 0;
+  $('#demo-banner').textContent =
+    `Demo data: ${fmt(r.demoCalls)} of these calls were made up by cad-triage demo.`;
   const ref = r.referrals;
   $('#figures').replaceChildren(
     figure('Calls triaged', fmt(r.calls.total)),

@@ -205,6 +205,7 @@ function check(t: Test, r: Report) {
   t.equal(r.from, '2026-03-01T05:00:00.000Z', 'the period starts at local midnight');
   t.equal(r.to, '2026-04-01T04:00:00.000Z', 'and ends after the last day (EDT by then)');
   t.equal(r.calls.total, 4);
+  t.equal(r.demoCalls, 0, 'no demo data in this history');
   t.same(r.calls.byCategory, { behavioral_health: 2, homelessness: 1 });
   t.same(r.calls.byGate, { co_response_only: 2, civilian_ok: 1, police_secure_first: 1 });
   t.same(r.calls.byMode, { co_response: 1, civilian_only: 1, police_only: 2 });
