@@ -59,10 +59,8 @@ t.test('the code-only set meets the issue 10 targets on the default rules', asyn
   const { cases, errors } = parseLabelledCases(fixture);
   t.same(errors, []);
   t.ok(cases.length > 1000, `${cases.length} cases`);
-  for (const c of cases) {
-    t.notOk(c.call.narrative ?? c.call.screening, `${c.id} is code-only`);
-    if (c.call.narrative !== undefined || c.call.screening !== undefined) break;
-  }
+  const withMore = cases.filter((c) => c.call.narrative !== undefined || c.call.screening !== undefined);
+  t.same(withMore.map((c) => c.id), [], 'every case is code-only: no narrative, no screening');
   const loaded = await loadRuleset(DEFAULT_RULES_DIR);
   if (!loaded.ok) throw new Error('default rules do not compile');
   const r = scoreCases(loaded.ruleset, cases);
