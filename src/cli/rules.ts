@@ -294,6 +294,17 @@ export const rulesCommands: Record<string, Command> = {
       out(`\nmacro-F1 (5 categories): ${pct(report.macroF1)}`);
       out(`gate accuracy:           ${pct(report.gateAccuracy)}`);
       out(`unsafe clears:           ${report.unsafeClears}`);
+      if (report.groups) {
+        out(
+          `\n${'group'.padEnd(20)} ${'cases'.padStart(6)} ${'gate acc'.padStart(9)} ${'civilian_ok'.padStart(12)} ${'false cat'.padStart(10)} ${'cat recall'.padStart(11)}`,
+        );
+        for (const [name, g] of Object.entries(report.groups)) {
+          const gate = g.gated === 0 ? '-' : pct(g.gateAccuracy);
+          out(
+            `${name.padEnd(20)} ${String(g.cases).padStart(6)} ${gate.padStart(9)} ${String(g.civilianOk).padStart(12)} ${pct(g.falseCategoryRate).padStart(10)} ${pct(g.categoryRecall).padStart(11)}`,
+          );
+        }
+      }
       if (report.errors.length > 0) {
         out(`\n${report.errors.length} case(s) wrong:`);
         for (const e of report.errors) {

@@ -15,6 +15,7 @@ import { createCelEnvironment, LEXICON_FUNCTIONS } from './cel-env.ts';
 import { isError, type RuleDiagnostic, type RuleErrorCode } from './diagnostics.ts';
 import type { EvaluationContext, FactSources, Facts } from './facts.ts';
 import { compileFast } from './fast.ts';
+import { ENGINE_RULE_IDS } from './evaluate.ts';
 import {
   RulesFileSchema,
   RuleTestFileSchema,
@@ -580,7 +581,7 @@ function testsStage(files: ParsedFile<RuleTestFile>[], ruleIds: Set<string>, cat
       }
       let ok = true;
       for (const id of [...t.expect.evidence, ...t.expect.notEvidence]) {
-        if (!ruleIds.has(id)) {
+        if (!ruleIds.has(id) && !ENGINE_RULE_IDS.has(id)) {
           bad(`expects unknown rule id "${id}"`, ['expect']);
           ok = false;
         }

@@ -8,8 +8,16 @@ import type { CallEvent } from '../domain/call-event.ts';
 import { GATE_VALUES, type Classification, type Evidence, type GateReason } from '../domain/classification.ts';
 import type { PreparedCondition, PreparedRuleset } from './compile.ts';
 import { buildFacts, type EvaluationContext, type Facts, type TraceItem } from './facts.ts';
+import { AFFIRMED } from './text.ts';
 
 export type { EvaluationContext };
+
+/** Reasons the engine itself gives (not rules of a file); rule tests may expect them as evidence. */
+export const ENGINE_RULE_IDS: ReadonlySet<string> = new Set([
+  'engine.no-gate-rule',
+  'engine.screening-incomplete',
+  'engine.calltype-not-recognised',
+]);
 
 interface Outcome {
   fired: boolean;
@@ -205,6 +213,17 @@ export function classify(
   if (severity < 0) {
     severity = 1;
     reasons = [{ ruleId: 'engine.no-gate-rule', reason: 'No gate rule decided; the cautious default applies' }];
+  }
+  // A call type no lexicon knows, with a narrative that affirms nothing either, gets the cautious
+  // default; the decision says why, so an admin can teach the service the town's call type.
+  if (severity === 1 && !facts.callType.recognised && !facts.narrative.mentions.some((m) => m.polarity === AFFIRMED)) {
+    fired?.add('engine.calltype-not-recognised');
+    reasons.push({
+      ruleId: 'engine.calltype-not-recognised',
+      reason: 'Call type not recognised and the narrative gives nothing the rules know: the cautious default applies',
+      field: 'callType.code',
+      text: facts.callType.code,
+    });
   }
   // Whatever the rules say, civilian_ok needs every required screening answer to be "no".
   const unanswered = ruleset.requireForCivilian.filter((k) => facts.screening[k] !== 'no');

@@ -48,6 +48,8 @@ export class CallTypeFacts {
   readonly codeText: TextFacts;
   readonly descriptionText: TextFacts;
   readonly trace: Trace;
+  /** Some lexicon lists the code or has a term in the code or description (negated or not). */
+  readonly recognised: boolean;
   constructor(
     code: string,
     description: string,
@@ -62,6 +64,7 @@ export class CallTypeFacts {
     this.codeText = codeText;
     this.descriptionText = descriptionText;
     this.trace = trace;
+    this.recognised = codeLex.size > 0 || codeText.mentions.length > 0 || descriptionText.mentions.length > 0;
   }
 }
 

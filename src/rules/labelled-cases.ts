@@ -21,6 +21,8 @@ export const LabelledCaseSchema = z.object({
     gate: GateValueSchema.optional(),
   }),
   note: z.string().optional(),
+  /** A label group for a per-group breakdown (e.g. "violent", "property"); not in the guide's format. */
+  group: z.string().min(1).optional(),
 });
 
 export interface LabelledCase {
@@ -28,6 +30,7 @@ export interface LabelledCase {
   line: number;
   call: CallEvent;
   expect: { categories: string[]; gate?: GateValue };
+  group?: string;
 }
 
 /** A malformed line: which one and why. */
@@ -59,7 +62,9 @@ export function parseLabelledCases(text: string): { cases: LabelledCase[]; error
     }
     if (seen.has(r.data.id)) errors.push({ line, message: `duplicate id "${r.data.id}"` });
     seen.add(r.data.id);
-    cases.push({ id: r.data.id, line, call: r.data.call, expect: r.data.expect as LabelledCase['expect'] });
+    const c: LabelledCase = { id: r.data.id, line, call: r.data.call, expect: r.data.expect as LabelledCase['expect'] };
+    if (r.data.group !== undefined) c.group = r.data.group;
+    cases.push(c);
   });
   return { cases, errors };
 }
@@ -71,12 +76,28 @@ export interface CategoryScore {
   support: number;
 }
 
+/** The figures of one label group (cases that carry `group`). */
+export interface GroupScore {
+  cases: number;
+  /** Cases with an expected gate, and the share of them whose gate is right. */
+  gated: number;
+  gateAccuracy: number;
+  /** Decisions of civilian_ok in the group. */
+  civilianOk: number;
+  /** Share of cases given a category they are not expected to have. */
+  falseCategoryRate: number;
+  /** Share of expected categories found (1 when the group expects none). */
+  categoryRecall: number;
+}
+
 export interface EvalReport {
   cases: number;
   categories: Record<string, CategoryScore>;
   macroF1: number;
   gateAccuracy: number;
   unsafeClears: number;
+  /** Per label group, when the cases carry one (sorted by group name). */
+  groups?: Record<string, GroupScore>;
   errors: Array<{
     id: string;
     expected: { categories: string[]; gate?: GateValue };
@@ -96,6 +117,7 @@ export function scoreCases(rs: PreparedRuleset, cases: LabelledCase[]): EvalRepo
   let gateRight = 0;
   let unsafe = 0;
   const errors: EvalReport['errors'] = [];
+  const groups = new Map<string, { cases: number; gated: number; gateRight: number; civ: number; falseCat: number; expected: number; found: number }>();
   for (const c of cases) {
     const got = evaluate(rs, c.call);
     const gotCats = got.categories.map((x) => x.category);
@@ -114,6 +136,19 @@ export function scoreCases(rs: PreparedRuleset, cases: LabelledCase[]): EvalRepo
       else wrong = true;
       if (got.gate.value === 'civilian_ok' && c.expect.gate !== 'civilian_ok') unsafe++;
     }
+    if (c.group !== undefined) {
+      let g = groups.get(c.group);
+      if (!g) groups.set(c.group, (g = { cases: 0, gated: 0, gateRight: 0, civ: 0, falseCat: 0, expected: 0, found: 0 }));
+      g.cases++;
+      if (c.expect.gate) {
+        g.gated++;
+        if (c.expect.gate === got.gate.value) g.gateRight++;
+      }
+      if (got.gate.value === 'civilian_ok') g.civ++;
+      if (gotCats.some((x) => !exp.has(x))) g.falseCat++;
+      g.expected += exp.size;
+      for (const x of exp) if (gotCats.includes(x)) g.found++;
+    }
     if (wrong) {
       errors.push({
         id: c.id,
@@ -131,7 +166,7 @@ export function scoreCases(rs: PreparedRuleset, cases: LabelledCase[]): EvalRepo
     categories[n] = { precision: round(p), recall: round(r), f1: round(f1), support: t + fn.get(n)! };
   }
   const macro = REQUIRED_CATEGORIES.reduce((s, n) => s + categories[n]!.f1, 0) / REQUIRED_CATEGORIES.length;
-  return {
+  const report: EvalReport = {
     cases: cases.length,
     categories,
     macroF1: round(macro),
@@ -139,4 +174,19 @@ export function scoreCases(rs: PreparedRuleset, cases: LabelledCase[]): EvalRepo
     unsafeClears: unsafe,
     errors,
   };
+  if (groups.size > 0) {
+    report.groups = {};
+    for (const name of [...groups.keys()].sort()) {
+      const g = groups.get(name)!;
+      report.groups[name] = {
+        cases: g.cases,
+        gated: g.gated,
+        gateAccuracy: round(g.gated === 0 ? 1 : g.gateRight / g.gated),
+        civilianOk: g.civ,
+        falseCategoryRate: round(g.falseCat / g.cases),
+        categoryRecall: round(g.expected === 0 ? 1 : g.found / g.expected),
+      };
+    }
+  }
+  return report;
 }

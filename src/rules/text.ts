@@ -42,6 +42,25 @@ const NOT_CLAUSE_START = new Set(['per', 'by', 'to', 'told', 'tells', 'with', 'f
 
 const SLASH_COMPOUND = /[\p{L}]{1,3}\/[\p{L}]{0,3}(?![\p{L}\p{N}])/uy;
 
+/**
+ * Protocol determinant codes ("114D", "136E", "25D1"): a protocol number, an acuity letter and an
+ * optional sub-number, as many CADs carry them in the call type. The public acuity levels are
+ * Omega < Alpha < Bravo < Charlie < Delta < Echo; a code is read as its protocol number and the
+ * acuity's name ("114D" = "114 delta", "25D1" = "25 delta 1"), so a rule can say
+ * "114 (delta|echo)" or "(delta|echo)" without listing every code.
+ */
+const DETERMINANT = /^(\d{1,3})([oabcde])(\d{1,2})?$/;
+const ACUITY: Record<string, string> = { o: 'omega', a: 'alpha', b: 'bravo', c: 'charlie', d: 'delta', e: 'echo' };
+
+/** The words a folded determinant code stands for, or undefined when `t` is not one. */
+export function expandDeterminant(t: string): string[] | undefined {
+  const m = DETERMINANT.exec(t);
+  if (!m) return undefined;
+  const out = [m[1]!, ACUITY[m[2]!]!];
+  if (m[3] !== undefined) out.push(m[3]);
+  return out;
+}
+
 function fold(s: string): string {
   const lower = s.toLowerCase();
   for (let i = 0; i < lower.length; i++) {
@@ -420,7 +439,7 @@ export class Matcher {
     let hit = this.wordCache.get(written);
     if (hit === undefined) {
       const t = fold(written);
-      const words = this.abbrev.get(t) ?? [t === "'s" ? t : this.repair(t)];
+      const words = this.abbrev.get(t) ?? expandDeterminant(t) ?? [t === "'s" ? t : this.repair(t)];
       hit = words.map((w) => this.wordInfo(w));
       if (this.wordCache.size > 100_000) this.wordCache.clear();
       this.wordCache.set(written, hit);
@@ -679,7 +698,7 @@ export class MatcherBuilder {
     const out: string[] = [];
     for (const tok of tokenize(w, keys)) {
       if (tok.punct) continue;
-      out.push(...(this.abbrev.get(tok.t) ?? [tok.t]));
+      out.push(...(this.abbrev.get(tok.t) ?? expandDeterminant(tok.t) ?? [tok.t]));
     }
     return out;
   };

@@ -1,9 +1,13 @@
-/** Labelled cases of shared/eval/dev.jsonl as call events, for tests that need realistic calls. */
+/**
+ * Labelled cases of the dev set as call events, for tests that need realistic calls. Read from the
+ * in-repo copy (test/rules/fixtures/dev.jsonl, copied from shared/eval/dev.jsonl, 307 cases), so
+ * the tests run where the shared folder is not mounted.
+ */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CallEvent } from '../../src/domain/call-event.ts';
 
-export const DEV_CASES_PATH = fileURLToPath(new URL('../../../shared/eval/dev.jsonl', import.meta.url));
+export const DEV_CASES_PATH = fileURLToPath(new URL('../rules/fixtures/dev.jsonl', import.meta.url));
 
 export interface LabelledCase {
   id: string;

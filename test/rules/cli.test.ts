@@ -9,7 +9,8 @@ import t from 'tap';
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'bin', 'cad-triage.js');
 const fixtures = join(import.meta.dirname, 'fixtures');
-// A copy of shared/eval/dev.jsonl, so the test runs where the shared folder is not mounted.
+// A copy of shared/eval/dev.jsonl (307 cases: dev-*, dev3-*), so the test runs where the shared
+// folder is not mounted. Refresh it with: cp ../shared/eval/dev.jsonl test/rules/fixtures/dev.jsonl
 const DEV = join(fixtures, 'dev.jsonl');
 
 async function run(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -72,15 +73,15 @@ t.test('classify: a call on stdin, a classification on stdout', async (t) => {
   t.match(badCall.stderr, /callType\.code: /);
 });
 
-t.test('eval --json on the dev cases meets the targets', async (t) => {
+t.test('eval --json on the dev cases meets the targets (issue 10: macro-F1 >= 0.98, gate >= 0.97)', async (t) => {
   const r = await run(['eval', DEV, '--json']);
   t.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.equal(lines.length, 1, 'exactly one JSON object');
   const report = JSON.parse(lines[0]!) as { cases: number; macroF1: number; gateAccuracy: number; unsafeClears: number; categories: Record<string, unknown> };
-  t.equal(report.cases, 157);
-  t.ok(report.macroF1 >= 0.9, `macro-F1 ${report.macroF1}`);
-  t.ok(report.gateAccuracy >= 0.85, `gate accuracy ${report.gateAccuracy}`);
+  t.equal(report.cases, 307);
+  t.ok(report.macroF1 >= 0.98, `macro-F1 ${report.macroF1}`);
+  t.ok(report.gateAccuracy >= 0.97, `gate accuracy ${report.gateAccuracy}`);
   t.equal(report.unsafeClears, 0);
   t.same(Object.keys(report.categories).slice(0, 5), ['behavioral_health', 'homelessness', 'substance_use', 'elderly', 'juvenile']);
 });

@@ -3,7 +3,7 @@
  * pseudo-negations and scope ends, uncertainty, reporter clauses, corrections and typo repair.
  */
 import t from 'tap';
-import { AFFIRMED, analyze, MatcherBuilder, NEGATED, parseTerm, tokenize } from '../../src/rules/text.ts';
+import { AFFIRMED, analyze, expandDeterminant, MatcherBuilder, NEGATED, parseTerm, tokenize } from '../../src/rules/text.ts';
 
 const b = new MatcherBuilder({
   abbreviations: { etoh: 'alcohol', si: 'suicidal ideation', unk: 'unknown', neg: 'negative', 'w/': 'with', adv: 'advises' },
@@ -103,4 +103,23 @@ t.test('typo repair against the vocabulary', async (t) => {
   t.same(read('SLEEPNG IN THE DOORWAY'), ['need:yes'], 'a dropped letter');
   t.same(read('SLEEEPING IN THE PARK'), ['need:yes'], 'an extra letter');
   t.same(read('SLEPING'), [], 'short of the term it stays unmatched');
+});
+
+t.test('protocol determinant codes read as protocol number and acuity name', async (t) => {
+  t.same(expandDeterminant('114d'), ['114', 'delta']);
+  t.same(expandDeterminant('25d1'), ['25', 'delta', '1']);
+  t.same(expandDeterminant('136e'), ['136', 'echo']);
+  t.same(expandDeterminant('121o'), ['121', 'omega']);
+  for (const w of ['5150', '647f', '9mm', '10', 'd1', '1234d', '25d123']) t.equal(expandDeterminant(w), undefined, w);
+  const db = new MatcherBuilder({ abbreviations: {}, window: 5 });
+  db.add('114 (delta|echo)', { kind: 'content', lex: 0 });
+  db.add('25D2', { kind: 'content', lex: 1 }); // a term written as a code expands the same way
+  const dm = db.build();
+  const lexes = (text: string) => analyze(dm, text, true).mentions.map((x) => x.lex);
+  t.same(lexes('114D_Domestic Physical'), [0]);
+  t.same(lexes('114E'), [0]);
+  t.same(lexes('114B_Domestic Past'), [], 'Bravo is not Delta or Echo');
+  t.same(lexes('25D2'), [1]);
+  t.same(lexes('25D1'), []);
+  t.same(lexes('114 DELTA'), [0], 'the acuity written out reads the same');
 });
