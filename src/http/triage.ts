@@ -186,6 +186,7 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
           'notes become the narrative, person components the subjects, the incident location the location. The jurisdiction is the routing policy that ' +
           "lists the EIDO agency's $id under `agencies`. The same EIDO sent again (same $id and lastUpdateTimeStamp) returns the stored decision; " +
           'a later lastUpdateTimeStamp is a later revision. A malformed EIDO is a 400 ERR_EIDO_INVALID whose errors name each failing field by JSON pointer.',
+        consumes: [EIDO_MEDIA_TYPE, 'application/json'],
         body: EidoSchema,
         response: {
           200: DecisionSchema,
