@@ -97,6 +97,10 @@ export function decodeCallRecord(
     json = JSON.parse(value.toString('utf8'));
   } catch {
     // The parser's own message quotes the input, which may be a narrative: not repeated here.
+    if (type === EIDO_MEDIA_TYPE) {
+      const reason = eidoReason([{ pointer: '', code: 'ERR_EIDO_SCHEMA', message: 'the value is not JSON' }]);
+      return { ok: false, code: 'ERR_EIDO_INVALID', message: reason };
+    }
     return { ok: false, code: 'ERR_EVENT_NOT_JSON', message: 'the value is not JSON' };
   }
   if (type === 'application/json') return { ok: true, format: 'call-event', input: json };
