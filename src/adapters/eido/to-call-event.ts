@@ -202,7 +202,9 @@ function noteText(html: string): string {
 
 /**
  * Maps an untrusted, parsed EIDO to a call event. Never throws: any problem is an error with the
- * pointer of the failing field. All errors found are returned, not just the first.
+ * pointer of the failing field. Every schema and dangling-reference problem is reported at once;
+ * the mapping's own checks (kinds of references, agency, timestamps, notes, ages, positions) run on
+ * a well-formed document only, and also report all they find.
  */
 export function eidoToCallEvent(input: unknown, ctx: EidoContext): EidoResult {
   const parsed = EidoSchema.safeParse(input);
