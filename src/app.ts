@@ -14,6 +14,8 @@ import { installProblemHandler } from './http/problem.ts';
 import { healthRoutes } from './http/health.ts';
 import { triageRoutes } from './http/triage.ts';
 import { recordRoutes } from './http/records.ts';
+import { reportRoutes } from './http/reports.ts';
+import { uiRoutes } from './http/ui.ts';
 import { adminRoutes } from './http/admin.ts';
 import { authPlugin, type Access } from './http/auth.ts';
 import { dollarPropertiesAsPatterns, pruneUnusedSchemas } from './http/openapi.ts';
@@ -114,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       db: deps.triage.deps.db,
       store: deps.triage.deps.store,
       ratePerMinute: config.RATE_LIMIT_PER_MINUTE,
+      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
       ...(deps.authCacheMs !== undefined ? { cacheMs: deps.authCacheMs } : {}),
     });
   }
@@ -131,7 +134,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     );
     await app.register(triageRoutes, deps.triage);
     await app.register(recordRoutes, { db: deps.triage.deps.db });
-    if (deps.admin) await app.register(adminRoutes, { ...deps.admin, now: deps.triage.deps.now });
+    await app.register(uiRoutes);
+    await app.register(reportRoutes, {
+      db: deps.triage.deps.db,
+      policies: deps.triage.deps.policies,
+      now: deps.triage.deps.now,
+    });
+    if (deps.admin)
+      await app.register(adminRoutes, {
+        ...deps.admin,
+        db: deps.triage.deps.db,
+        now: deps.triage.deps.now,
+      });
   }
   return app;
 }

@@ -100,6 +100,13 @@ export const ConfigSchema = z.object({
     .describe(
       'Secret key for hashing phone numbers and addresses (repeat-call counts, stored calls); required with REDIS_URL, random per process otherwise',
     ),
+  NARRATIVE_RETENTION_DAYS: int(
+    'Days a call narrative is kept with its decision, then purged (0 = never stored); the decision, reasons and evidence stay',
+    30,
+    0,
+    3650,
+  ),
+  PURGE_INTERVAL_MINUTES: int('How often the service purges narratives past their retention', 60, 1, 10080),
   RULES_DIR: z
     .string()
     .min(1)
@@ -115,6 +122,12 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int(
     'Requests per minute allowed to one API key (shared across replicas through Redis)',
     600,
+    1,
+    1_000_000,
+  ),
+  AUTH_FAILURES_PER_MINUTE: int(
+    'Failed authentications allowed from one client address per minute; beyond it the address gets 429 without a key lookup',
+    30,
     1,
     1_000_000,
   ),

@@ -16,6 +16,7 @@ import { createRulesStore, type RulesStore } from './rules/index.ts';
 import { createPolicyStore, type PolicyStore } from './routing/index.ts';
 import type { TriageDeps } from './triage/pipeline.ts';
 import { createRecorder } from './triage/recorder.ts';
+import { startNarrativePurge } from './triage/retention.ts';
 import { createCallConsumer, openDecisionProducer } from './triage/kafka-pipeline.ts';
 
 export interface Service {
@@ -80,9 +81,13 @@ export async function startService(
       rules: () => rules.current(),
       policies: () => policies.current(),
       piiKey: config.PII_HASH_KEY ?? randomBytes(32).toString('hex'),
+      keepNarratives: config.NARRATIVE_RETENTION_DAYS > 0,
       now: options.now ?? (() => new Date()),
       logger,
     };
+
+    const purge = startNarrativePurge(resources.db, config, logger, deps.now);
+    closers.push(() => purge.stop());
 
     if (resources.kafka) {
       const kafka = resources.kafka.kafka;

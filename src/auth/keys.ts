@@ -6,6 +6,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../adapters/database.ts';
+import { jurisdictionId } from '../domain/jurisdiction.ts';
+import { audit } from './audit.ts';
 import type { Logger } from '../logger.ts';
 
 export const ROLES = ['dispatch', 'vendor', 'admin'] as const;
@@ -29,8 +31,7 @@ const KEY_FORMAT = /^ct_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** CAD systems differ in case and spacing; keys hold policy ids ("New Haven" → "new-haven"). */
-export const jurisdictionId = (name: string) => name.trim().toLowerCase().replace(/\s+/g, '-');
+export { jurisdictionId };
 
 /** True when `principal` may see or act on records of `jurisdiction`. */
 export function allows(principal: Principal, jurisdiction: string): boolean {
@@ -119,6 +120,12 @@ export async function ensureFirstKey(db: Queryable, logger: Logger): Promise<str
     role: 'admin',
     jurisdictions: ['*'],
     name: 'local admin (first start)',
+  });
+  await audit(db, 'service', 'key.create', {
+    keyId: record.keyId,
+    role: record.role,
+    jurisdictions: ['*'],
+    name: record.name,
   });
   // Logged deliberately: this is the one moment the secret can be handed over. Not a field named
   // apiKey (that one is redacted) but part of the message, so it shows in plain terminals.

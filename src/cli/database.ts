@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
 import { DEFAULTS } from '../definitions.ts';
 import { createLogger } from '../logger.ts';
 import type { Database } from '../adapters/database.ts';
@@ -12,7 +12,7 @@ import { openDatabase } from '../resources.ts';
  */
 export async function withMigratedDatabase(
   command: string,
-  fn: (db: Database, migrations: { applied: string[]; skipped: string[] }) => Promise<number>,
+  fn: (db: Database, migrations: { applied: string[]; skipped: string[] }, config: Config) => Promise<number>,
   options: { quiet?: boolean } = {},
 ): Promise<number> {
   let config;
@@ -25,10 +25,16 @@ export async function withMigratedDatabase(
   }
   // Quiet commands print their result on stdout, which info logs would mix into.
   const logger = createLogger({ level: options.quiet ? 'warn' : config.LOG_LEVEL });
-  const db = await openDatabase(config, logger);
+  let db;
+  try {
+    db = await openDatabase(config, logger);
+  } catch (err) {
+    process.stderr.write(`cad-triage ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
   try {
     const migrations = await migrate(db, readMigrations(DEFAULTS.migrationsDir), logger);
-    return await fn(db, migrations);
+    return await fn(db, migrations, config);
   } catch (err) {
     process.stderr.write(`cad-triage ${command}: ${(err as Error).message}\n`);
     return 1;

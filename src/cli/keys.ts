@@ -5,6 +5,11 @@
 import { parseArgs } from 'node:util';
 import type { Database } from '../adapters/database.ts';
 import { createKey, listKeys, revokeKey, ROLES, type Role } from '../auth/keys.ts';
+import { join } from 'node:path';
+import { audit, cliActor } from '../auth/audit.ts';
+import { jurisdictionId } from '../domain/jurisdiction.ts';
+import { loadConfig } from '../config.ts';
+import { loadPolicies } from '../routing/index.ts';
 import type { Command } from './main.ts';
 import { withMigratedDatabase } from './database.ts';
 
@@ -15,6 +20,24 @@ const fail = (message: string) => {
   process.stderr.write(`cad-triage keys: ${message}\n`);
   return 2;
 };
+
+/**
+ * The requested jurisdictions that no routing policy serves (a key for a misspelt town would see
+ * nothing, silently), or an error message when the policies cannot be read.
+ */
+async function unknownJurisdictions(requested: string[]): Promise<string[] | string> {
+  if (requested.includes('*')) return [];
+  let dir;
+  try {
+    dir = join(loadConfig(process.env).RULES_DIR, 'policies');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const loaded = await loadPolicies(dir);
+  if (!loaded.ok)
+    return `the routing policies in ${dir} do not load; fix them first (npx cad-triage rules validate)`;
+  return requested.map(jurisdictionId).filter((j) => !loaded.policies.jurisdictions.has(j));
+}
 
 export const keysCommands: Record<string, Command> = {
   'keys create': {
@@ -44,8 +67,20 @@ export const keysCommands: Record<string, Command> = {
         return fail('--jurisdictions needs a comma-separated list (or * for all)');
       if (!values.name) return fail('--name is required (who or what holds the key)');
       const name = values.name;
+      const unknown = await unknownJurisdictions(jurisdictions);
+      if (typeof unknown === 'string') return fail(unknown);
+      if (unknown.length > 0)
+        return fail(
+          `no routing policy for jurisdiction(s) ${unknown.join(', ')} (the ids are the file names in RULES_DIR/policies)`,
+        );
       return withDatabase(async (db) => {
         const { key, record } = await createKey(db, { role, jurisdictions, name });
+        await audit(db, cliActor(), 'key.create', {
+          keyId: record.keyId,
+          role: record.role,
+          jurisdictions: record.jurisdictions,
+          name: record.name,
+        });
         process.stderr.write(
           `created key ${record.keyId} (${record.role}, ${record.jurisdictions.join(',')}); it is shown only now:\n`,
         );
@@ -77,6 +112,7 @@ export const keysCommands: Record<string, Command> = {
           process.stderr.write(`cad-triage keys: no active key ${id}\n`);
           return 1;
         }
+        await audit(db, cliActor(), 'key.revoke', { keyId: id });
         process.stdout.write(`revoked ${id}\n`);
         return 0;
       });

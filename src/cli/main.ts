@@ -13,7 +13,9 @@ async function commands(): Promise<Record<string, Command>> {
   const { migrateCommands } = await import('./migrate.ts');
   const { rulesCommands } = await import('./rules.ts');
   const { keysCommands } = await import('./keys.ts');
-  return { ...migrateCommands, ...rulesCommands, ...keysCommands };
+  const { purgeCommands } = await import('./purge.ts');
+  const { reportCommands } = await import('./report.ts');
+  return { ...migrateCommands, ...rulesCommands, ...keysCommands, ...purgeCommands, ...reportCommands };
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -55,6 +55,8 @@ function printBacktest(r: BacktestReport) {
     out(`\nother changes (${r.changed.length}${r.changed.length > 50 ? ', first 50' : ''}):`);
     for (const c of r.changed.slice(0, 50)) out(show(c));
   }
+  if (r.withoutNarrative > 0)
+    out(`${r.withoutNarrative} calls not replayed: their narrative is past its retention or was not stored`);
   for (const u of r.unreadable) out(`unreadable stored call ${u.decisionId}: ${u.reason}`);
 }
 

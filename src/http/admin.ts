@@ -6,6 +6,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Queryable } from '../adapters/database.ts';
+import { AUDIT_ACTIONS, audit, readAudit } from '../auth/audit.ts';
 import { allows } from '../auth/keys.ts';
 import { CallEventSchema } from '../domain/call-event.ts';
 import { ClassificationSchema } from '../domain/classification.ts';
@@ -79,13 +81,34 @@ const diag = (d: { code: string; file: string; line: number; message: string }) 
 const asFieldErrors = (ds: Array<{ code: string; file: string; line: number; message: string }>) =>
   ds.map((d) => ({ path: `${d.file}:${d.line}`, message: `[${d.code}] ${d.message}` }));
 
+const AuditEntrySchema = z.object({
+  auditId: z.number().int(),
+  at: z.iso.datetime(),
+  actor: z.string().describe('The acting API key id, cli:<os user> for the command line, or service'),
+  action: z.enum(AUDIT_ACTIONS),
+  details: z
+    .record(z.string(), z.unknown())
+    .describe('Ids, versions and counts; never a secret or call content'),
+});
+
+const AuditPageSchema = z
+  .object({
+    entries: z.array(AuditEntrySchema).describe('Newest first'),
+    next: z.number().int().nullable().describe('Pass as `before` for the next (older) page; null at the end'),
+  })
+  .meta({
+    id: 'AuditPage',
+    description: 'Admin actions: keys created and revoked, rules reloaded, narratives purged',
+  });
+
 export interface AdminOptions {
   rules: RulesStore;
   policies: PolicyStore;
+  db: Queryable;
   now: () => Date;
 }
 
-export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules, policies, now }) => {
+export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules, policies, db, now }) => {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const adminOnly = { access: ['admin'] as const };
 
@@ -141,8 +164,13 @@ export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules
       },
       config: adminOnly,
     },
-    async () => {
+    async (req) => {
       const [rr, pr] = [await rules.reload(), await policies.reload()];
+      await audit(db, principalOf(req).keyId, 'rules.reload', {
+        ok: rr.ok && pr.ok,
+        rulesVersion: rules.current().version,
+        policyVersion: policies.current().version,
+      });
       if (!rr.ok || !pr.ok) {
         const errors = [
           ...asFieldErrors(rr.ok ? [] : rr.errors),
@@ -157,6 +185,29 @@ export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules
         );
       }
       return status();
+    },
+  );
+
+  r.get(
+    '/v1/admin/audit',
+    {
+      schema: {
+        operationId: 'getAdminAudit',
+        tags: ['admin'],
+        summary: 'The audit log of admin actions, newest first',
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          before: z.coerce.number().int().min(1).optional().describe('Entries older than this audit id'),
+        }),
+        response: { 200: AuditPageSchema, 400: ProblemSchema, ...AUTH_PROBLEMS },
+      },
+      config: adminOnly,
+    },
+    async (req) => {
+      const entries = await readAudit(db, { limit: req.query.limit + 1, before: req.query.before });
+      const more = entries.length > req.query.limit;
+      const page = entries.slice(0, req.query.limit);
+      return { entries: page, next: more ? page[page.length - 1]!.auditId : null };
     },
   );
 

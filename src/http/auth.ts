@@ -41,6 +41,8 @@ export interface AuthOptions {
   db: Queryable;
   store: KeyValueStore;
   ratePerMinute: number;
+  /** Failed authentications one client address may make per minute before it is refused unchecked. */
+  failuresPerMinute: number;
   /** How long a key lookup (good or bad) is reused; a revocation takes at most this long to bite. */
   cacheMs?: number;
   now?: () => number;
@@ -73,11 +75,18 @@ const plugin: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
   // Keyed by a hash of the presented key, so no secret is kept as a map key.
   const cache = new Map<string, { principal: Principal | null; until: number }>();
 
-  const resolve = async (key: string): Promise<Principal | null> => {
+  /** The principal of a key; `limited` when this address failed too often to be given a lookup. */
+  const resolve = async (key: string, ip: string): Promise<Principal | null | 'limited'> => {
     const id = createHash('sha256').update(key).digest('base64url');
     const hit = cache.get(id);
     if (hit && hit.until > now()) return hit.principal;
+    // Guessing keys costs the guesser, not the database: an address over its failure budget is
+    // refused before any lookup. A store outage skips this check, like the request limit below.
+    const failKey = `authfail:${ip}:${Math.floor(now() / 60_000)}`;
+    const failures = Number(await opts.store.get(failKey).catch(() => null));
+    if (failures >= opts.failuresPerMinute) return 'limited';
     const principal = await verifyKey(opts.db, key);
+    if (!principal) await opts.store.increment(failKey, 60_000).catch(() => undefined);
     if (cacheMs > 0) {
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(id, { principal, until: now() + cacheMs });
@@ -99,7 +108,15 @@ const plugin: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
     const key = presentedKey(req);
     if (key === undefined)
       return deny(reply, 'ERR_AUTH_MISSING', 'send an API key as "Authorization: Bearer <key>"');
-    const principal = await resolve(key);
+    const principal = await resolve(key, req.ip);
+    if (principal === 'limited') {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil((60_000 - (now() % 60_000)) / 1000))));
+      return deny(
+        reply,
+        'ERR_RATE_LIMITED',
+        `more than ${opts.failuresPerMinute} failed authentications from this address this minute`,
+      );
+    }
     if (!principal) return deny(reply, 'ERR_AUTH_INVALID', 'the API key is unknown, revoked or malformed');
     if (!access.includes(principal.role)) {
       return deny(reply, 'ERR_FORBIDDEN', `a ${principal.role} key may not use this route`);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Database } from '../adapters/database.ts';
 import { DecisionSchema, type Decision } from '../domain/decision.ts';
 import { ResponseModeSchema } from '../domain/routing.ts';
-import { allows, type Principal } from '../auth/keys.ts';
+import { allows, jurisdictionId, type Principal } from '../auth/keys.ts';
 import { AppError } from '../errors.ts';
 import { principalOf } from './auth.ts';
 import { ProblemSchema } from './problem.ts';
@@ -98,9 +98,6 @@ const problems = { 400: ProblemSchema, ...AUTH_PROBLEMS, 404: ProblemSchema };
 
 /** Small bodies: a feedback note or a referral update is never more than a few KiB. */
 const SMALL_BODY = 16 * 1024;
-
-/** The same id normalisation as routing policies and keys, in SQL ("New Haven" → "new-haven"). */
-const JURISDICTION_ID_SQL = (column: string) => `lower(regexp_replace(trim(${column}), '\\s+', '-', 'g'))`;
 
 /**
  * Decision lookup, dispatcher feedback and the follow-up referral queue. A record of a jurisdiction
@@ -234,9 +231,8 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
         params.push(v);
         where.push(sql.replace('?', `$${params.length}`));
       };
-      if (!principal.jurisdictions.includes('*'))
-        add(`${JURISDICTION_ID_SQL('jurisdiction')} = ANY(?)`, principal.jurisdictions);
-      if (q.jurisdiction) add('jurisdiction = ?', q.jurisdiction);
+      if (!principal.jurisdictions.includes('*')) add('jurisdiction = ANY(?)', principal.jurisdictions);
+      if (q.jurisdiction) add('jurisdiction = ?', jurisdictionId(q.jurisdiction));
       if (q.status) add('status = ?', q.status);
       if (q.pool) add('pool_id = ?', q.pool);
       if (q.after)
@@ -295,7 +291,11 @@ export const recordRoutes: FastifyPluginAsync<{ db: Database }> = async (app, { 
         }
         const updated = await tx.query<ReferralRow>(
           `UPDATE referrals SET status = $2, assigned_to = COALESCE($3, assigned_to), outcome = COALESCE($4, outcome),
-             updated_at = now() WHERE referral_id = $1 RETURNING *`,
+             updated_at = now(),
+             assigned_at = CASE WHEN $2 = 'assigned' THEN COALESCE(assigned_at, now()) ELSE assigned_at END,
+             contacted_at = CASE WHEN $2 = 'contacted' THEN COALESCE(contacted_at, now()) ELSE contacted_at END,
+             closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE closed_at END
+           WHERE referral_id = $1 RETURNING *`,
           [referralId, b.status, b.assignedTo ?? null, b.outcome ?? null],
         );
         return toReferral(updated.rows[0]!);

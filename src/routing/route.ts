@@ -8,6 +8,7 @@
  * mistake in the walk can only ever make the answer more cautious.
  */
 import type { GateValue } from '../domain/classification.ts';
+import { jurisdictionId } from '../domain/jurisdiction.ts';
 import type { PassOverReason, PoliceRole, ResponseMode, RouteInput, Routing } from '../domain/routing.ts';
 import { agencyKey, type Jurisdiction, type PolicySet, type Pool } from './compile.ts';
 import { DEFAULT_JURISDICTION } from './policy-format.ts';
@@ -200,9 +201,6 @@ function describe(pick: Pick | undefined, categories: readonly string[]): string
       return `Police only`;
   }
 }
-
-/** CAD systems differ in case and spacing ("New Haven", "new-haven"); policy ids are lower-case. */
-const jurisdictionId = (name: string) => name.trim().toLowerCase().replace(/\s+/g, '-');
 
 /** The policy a call's jurisdiction is routed by: its own, else `default`. */
 export function jurisdictionFor(policies: PolicySet, name: string): Jurisdiction | undefined {

@@ -15,7 +15,7 @@ export interface StoredDecision {
   incidentId: string;
   jurisdiction: string;
   rulesVersion: string;
-  /** The call as stored (phone number hashed; rules do not read it). */
+  /** The call as stored (src/triage/privacy.ts: no phone, address or unknown field in clear). */
   call: unknown;
   categories: string[];
   gate: GateValue;
@@ -35,6 +35,11 @@ export interface BacktestReport {
   /** Decisions read. */
   calls: number;
   unchanged: number;
+  /**
+   * Calls whose narrative is no longer stored (past its retention, or never kept): not replayed,
+   * since the rules would see less than they saw when deciding.
+   */
+  withoutNarrative: number;
   /** Stored calls that are no longer valid call events (not replayed). */
   unreadable: Array<{ decisionId: string; reason: string }>;
   /** How many calls gained or lost each category. */
@@ -55,6 +60,7 @@ export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDec
     rulesVersion: ruleset.version,
     calls: 0,
     unchanged: 0,
+    withoutNarrative: 0,
     unreadable: [],
     categories: {},
     gateMoves: {},
@@ -67,6 +73,10 @@ export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDec
   };
   for (const d of decisions) {
     report.calls += 1;
+    if ((d.call as { narrativeOmitted?: unknown } | null)?.narrativeOmitted !== undefined) {
+      report.withoutNarrative += 1;
+      continue;
+    }
     const call = CallEventSchema.safeParse(d.call);
     if (!call.success) {
       const first = call.error.issues[0];

@@ -7,9 +7,10 @@
  * fails, with ERR_DEPENDENCY_UNAVAILABLE when the cause is an outage, so the caller can retry
  * (Kafka pauses, REST answers 503) without anything half-written: persistence is one transaction.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { CallEventSchema, type CallEvent } from '../domain/call-event.ts';
 import type { Decision } from '../domain/decision.ts';
+import { jurisdictionId } from '../domain/jurisdiction.ts';
 import type { Classification } from '../domain/classification.ts';
 import type { Routing } from '../domain/routing.ts';
 import type { Database } from '../adapters/database.ts';
@@ -19,6 +20,7 @@ import type { Logger } from '../logger.ts';
 import { evaluate, type PreparedRuleset } from '../rules/index.ts';
 import { repeatWindows, route, type PolicySet } from '../routing/index.ts';
 import type { DecisionRecorder } from './recorder.ts';
+import { hmac, normalizeAddress, normalizePhone, storedCall } from './privacy.ts';
 
 export interface TriageDeps {
   /** The relational store (the REST routes read decisions, referrals and keys from it). */
@@ -34,6 +36,8 @@ export interface TriageDeps {
   emit?: (decision: Decision) => Promise<void>;
   /** Keyed hash secret for phone numbers and addresses: they are never stored or counted in clear. */
   piiKey: string;
+  /** Whether narratives are stored (NARRATIVE_RETENTION_DAYS > 0); they are purged when it runs out. */
+  keepNarratives: boolean;
   now: () => Date;
   logger: Logger;
 }
@@ -94,24 +98,6 @@ async function dependency<T>(what: string, fn: () => Promise<T>): Promise<T> {
       throw new AppError('ERR_DEPENDENCY_UNAVAILABLE', `${what} unavailable`, { cause: err });
     throw err;
   }
-}
-
-const hmac = (key: string, value: string) =>
-  createHmac('sha256', key).update(value).digest('hex').slice(0, 32);
-const normalizeAddress = (a: string) =>
-  a
-    .toUpperCase()
-    .replace(/[^A-Z0-9]+/g, ' ')
-    .trim();
-const normalizePhone = (p: string) => p.replace(/\D/g, '').replace(/^1(?=\d{10}$)/, '');
-
-/** The call as stored: the phone number replaced by its keyed hash. */
-function storedCall(call: CallEvent, piiKey: string): CallEvent {
-  if (!call.caller?.phone) return call;
-  return {
-    ...call,
-    caller: { ...call.caller, phone: `hmac:${hmac(piiKey, normalizePhone(call.caller.phone))}` },
-  };
 }
 
 /** Counts this call in the jurisdiction's repeat-call windows, over the policy's own window lengths. */
@@ -190,7 +176,11 @@ export function routeCall(
 export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOutcome> {
   const parsed = CallEventSchema.safeParse(input);
   if (!parsed.success) return { kind: 'invalid', errors: fieldErrors(parsed.error.issues) };
-  const call = parsed.data;
+  // One canonical jurisdiction id from here on: policy, counts, storage and reports all use it.
+  const jurisdiction = jurisdictionId(parsed.data.agency.jurisdiction);
+  if (!jurisdiction)
+    return { kind: 'invalid', errors: [{ path: 'agency.jurisdiction', message: 'must not be blank' }] };
+  const call: CallEvent = { ...parsed.data, agency: { ...parsed.data.agency, jurisdiction } };
 
   const { policies, version: policyVersion } = deps.policies();
   const repeatCalls = await repeatCounts(call, deps, policies);
@@ -230,7 +220,7 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
   const recorded = await dependency('database', () =>
     deps.recorder.record({
       decision,
-      call: storedCall(call, deps.piiKey),
+      call: storedCall(call, deps.piiKey, deps.keepNarratives),
       ...(referralId
         ? {
             referral: {

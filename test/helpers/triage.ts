@@ -28,6 +28,7 @@ export async function triageDeps(
     rules: () => rules.ruleset,
     policies: () => ({ policies: policies.policies, version: policies.version }),
     piiKey: 'test-key-0123456789abcdef',
+    keepNarratives: true,
     now: options.now ?? (() => new Date()),
     logger: createLogger({ level: 'silent' }),
     ...(options.emit ? { emit: options.emit } : {}),

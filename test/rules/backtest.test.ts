@@ -90,7 +90,12 @@ t.test('backtest: a call the candidate rules would gate less cautiously is liste
     stored(clear, 'police_secure_first', 'was-secure'),
     stored(secure, 'civilian_ok', 'was-clear'),
     { ...stored(clear, 'civilian_ok', 'broken'), call: { not: 'a call' } },
+    {
+      ...stored(clear, 'police_secure_first', 'purged'),
+      call: { ...clear.call, narrative: undefined, narrativeOmitted: 'purged' },
+    },
   ]);
+  t.equal(report.withoutNarrative, 1, 'a call whose narrative was purged is counted, not replayed');
   t.same(
     report.loosened.map((c) => [c.decisionId, c.before.gate, c.after.gate]),
     [['was-secure', 'police_secure_first', 'civilian_ok']],

@@ -113,11 +113,12 @@ function suite(
       const call = freshCall(base, { caller: { relationship: 'family', phone: '203-555-0199' } });
       const out = await triage(call, deps);
       if (out.kind !== 'decided') return t.fail('decided');
-      const row = await db.query<{ call: { caller: { phone: string } } }>(
+      const row = await db.query<{ call: { caller: { phone?: string; phoneHash: string } } }>(
         'SELECT call FROM decisions WHERE event_id = $1',
         [call.eventId],
       );
-      t.match(row.rows[0]?.call.caller.phone, /^hmac:[0-9a-f]{32}$/);
+      t.match(row.rows[0]?.call.caller.phoneHash, /^[0-9a-f]{32}$/, 'a keyed hash');
+      t.notOk(row.rows[0]?.call.caller.phone, 'no phone in clear');
       await t.rejects(
         db.query('UPDATE decisions SET gate = $1 WHERE event_id = $2', ['civilian_ok', call.eventId]),
         /append-only/,

@@ -186,6 +186,28 @@ export interface paths {
     patch: operations['updateReferral'];
     trace?: never;
   };
+  '/v1/reports/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Outcomes of one or more jurisdictions over a period, as JSON or CSV
+     * @description Calls by category, gate and mode (per week, per hour of the week); recommended vs sent per mode, gate and rule; calls no social worker was on duty for; the follow-up queue; unduplicated callers, interventions and the repeat-call trend around first referrals; the rules and policy versions in force. Counts only: no narrative, phone or address. Weeks and hours are in the time zone of the first jurisdiction’s policy.
+     *
+     *     Access: roles: dispatch, admin.
+     */
+    get: operations['getReport'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/rules': {
     parameters: {
       query?: never;
@@ -222,6 +244,26 @@ export interface paths {
      *     Access: roles: admin.
      */
     post: operations['reloadRules'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log of admin actions, newest first
+     * @description Access: roles: admin.
+     */
+    get: operations['getAdminAudit'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -692,6 +734,146 @@ export interface components {
       createdAt: string;
       updatedAt: string;
     };
+    /** @description Outcomes of one or more jurisdictions over a period */
+    Report: {
+      /** @description null = every jurisdiction */
+      jurisdictions: string[] | null;
+      /** Format: date-time */
+      from: string;
+      /**
+       * Format: date-time
+       * @description Exclusive
+       */
+      to: string;
+      /** @description The zone of weeks and hours of the week */
+      timeZone: string;
+      calls: {
+        total: number;
+        byCategory: {
+          [key: string]: number;
+        };
+        byGate: {
+          [key: string]: number;
+        };
+        byMode: {
+          [key: string]: number;
+        };
+        perWeek: {
+          /** @description Local Monday, YYYY-MM-DD */
+          week: string;
+          calls: number;
+        }[];
+        /** @description Only hours with calls */
+        perHourOfWeek: {
+          /** @description ISO day of the week, 1 = Monday */
+          day: number;
+          /** @description Local hour */
+          hour: number;
+          calls: number;
+        }[];
+      };
+      /** @description Recommended vs sent: dispatch's latest feedback on each decision of the period */
+      feedback: {
+        overall: {
+          withFeedback: number;
+          accepted: number;
+          overridden: number;
+          /** @description overridden / withFeedback; null without feedback */
+          overrideRate: number | null;
+        };
+        byMode: {
+          [key: string]: {
+            withFeedback: number;
+            accepted: number;
+            overridden: number;
+            /** @description overridden / withFeedback; null without feedback */
+            overrideRate: number | null;
+          };
+        };
+        byGate: {
+          [key: string]: {
+            withFeedback: number;
+            accepted: number;
+            overridden: number;
+            /** @description overridden / withFeedback; null without feedback */
+            overrideRate: number | null;
+          };
+        };
+        /** @description Per rule that fired, most overridden first: where tuning starts */
+        byRule: {
+          withFeedback: number;
+          accepted: number;
+          overridden: number;
+          /** @description overridden / withFeedback; null without feedback */
+          overrideRate: number | null;
+          ruleId: string;
+        }[];
+      };
+      /** @description Calls with a social category that went to police or a referral line because the pools were off duty */
+      noSocialWorkerOnDuty: {
+        calls: number;
+        perHourOfWeek: {
+          /** @description ISO day of the week, 1 = Monday */
+          day: number;
+          /** @description Local hour */
+          hour: number;
+          calls: number;
+        }[];
+      };
+      /** @description Follow-up referrals opened in the period, whatever became of them since */
+      referrals: {
+        opened: number;
+        assigned: number;
+        contacted: number;
+        closed: number;
+        hoursToFirstContact: {
+          median: number | null;
+          mean: number | null;
+        };
+        contactedByDue: number;
+        contactedLate: number;
+        /** @description Not contacted nor closed, and past due */
+        overdueOpen: number;
+        outcomes: {
+          [key: string]: number;
+        };
+      };
+      people: {
+        /** @description Distinct callers, by the phone's keyed hash */
+        unduplicatedCallers: number;
+        /** @description Recommendations of a civilian responder or mobile crisis team, plus follow-ups that reached the person */
+        interventions: number;
+        repeatCallTrend: {
+          weeks: number;
+          people: {
+            /** @description People (or addresses) whose first referral and whole after-window fall in range */
+            subjects: number;
+            callsBefore: number;
+            callsAfter: number;
+            /** @description (after - before) / before; null when there were no calls before */
+            change: number | null;
+          };
+          addresses: {
+            /** @description People (or addresses) whose first referral and whole after-window fall in range */
+            subjects: number;
+            callsBefore: number;
+            callsAfter: number;
+            /** @description (after - before) / before; null when there were no calls before */
+            change: number | null;
+          };
+        };
+      };
+      /** @description Rules and policy versions that decided the period’s calls */
+      versions: {
+        rulesVersion: string;
+        policyVersion: string;
+        /** Format: date-time */
+        from: string;
+        /** Format: date-time */
+        to: string;
+        calls: number;
+      }[];
+    };
     /** @description The triage rules and routing policies serving now */
     RulesStatus: {
       rules: {
@@ -755,6 +937,25 @@ export interface components {
         line: number;
         message: string;
       }[];
+    };
+    /** @description Admin actions: keys created and revoked, rules reloaded, narratives purged */
+    AuditPage: {
+      /** @description Newest first */
+      entries: {
+        auditId: number;
+        /** Format: date-time */
+        at: string;
+        /** @description The acting API key id, cli:<os user> for the command line, or service */
+        actor: string;
+        /** @enum {string} */
+        action: 'key.create' | 'key.revoke' | 'rules.reload' | 'narratives.purge';
+        /** @description Ids, versions and counts; never a secret or call content */
+        details: {
+          [key: string]: unknown;
+        };
+      }[];
+      /** @description Pass as `before` for the next (older) page; null at the end */
+      next: number | null;
     };
   };
   responses: never;
@@ -1475,6 +1676,74 @@ export interface operations {
       };
     };
   };
+  getReport: {
+    parameters: {
+      query: {
+        /** @description Comma-separated jurisdiction ids (a regional pool's towns); default: every one the key may see */
+        jurisdictions?: string;
+        /** @description A local date, YYYY-MM-DD, in the report’s time zone */
+        from: string;
+        /** @description The last day included */
+        to: string;
+        /** @description Weeks before and after a first referral for the repeat-call trend */
+        trendWeeks?: number;
+        /** @description csv = one table of every figure; also by Accept: text/csv */
+        format?: 'json' | 'csv';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The report (as one CSV table with format=csv or Accept: text/csv) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Report'];
+          'text/csv': string;
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   getRulesStatus: {
     parameters: {
       query?: never;
@@ -1560,6 +1829,66 @@ export interface operations {
       };
       /** @description Default Response */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getAdminAudit: {
+    parameters: {
+      query?: {
+        limit?: number;
+        /** @description Entries older than this audit id */
+        before?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditPage'];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      403: {
         headers: {
           [name: string]: unknown;
         };
