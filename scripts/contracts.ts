@@ -15,8 +15,10 @@ import { startService } from '../src/service.ts';
 import { z } from 'zod';
 import { CallEventSchema } from '../src/domain/call-event.ts';
 import { DecisionSchema } from '../src/domain/decision.ts';
-import { DEFAULTS, HEADERS } from '../src/definitions.ts';
+import { CLOUDEVENTS, DEFAULTS, HEADERS } from '../src/definitions.ts';
+import { EIDO_MEDIA_TYPE, EidoSchema } from '../src/adapters/eido/index.ts';
 import { ERROR_CODES } from '../src/errors.ts';
+import { dollarPropertiesAsPatterns } from '../src/http/openapi.ts';
 import { devCases } from '../test/helpers/calls.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -96,6 +98,30 @@ async function exampleDecision(call: unknown) {
   }
 }
 
+/** Headers of an input record: its content type and, optionally, CloudEvents binary-mode attributes. */
+function inputHeaders(contentType: string, required = false) {
+  return {
+    type: 'object',
+    description:
+      'CloudEvents binary-mode headers are accepted, not required; when present they are sanity-checked',
+    properties: {
+      [HEADERS.contentType]: {
+        type: 'string',
+        description: `${contentType}${required ? '' : ' (the default when absent)'}; parameters such as ;version="1" are allowed`,
+      },
+      [HEADERS.ceSpecversion]: { type: 'string', const: CLOUDEVENTS.specversion },
+      [HEADERS.ceId]: { type: 'string' },
+      [HEADERS.ceType]: {
+        type: 'string',
+        description: `Any non-empty type but ${CLOUDEVENTS.decisionType} (a decision fed back is dead-lettered)`,
+      },
+      [HEADERS.ceSource]: { type: 'string' },
+      [HEADERS.ceTime]: { type: 'string' },
+    },
+    ...(required ? { required: [HEADERS.contentType] } : {}),
+  };
+}
+
 /** The AsyncAPI 3.0 document of the Kafka side, from the same zod schemas as the REST contract. */
 export async function renderAsyncApi(): Promise<string> {
   const example = devCases()[0]!.call;
@@ -119,8 +145,13 @@ export async function renderAsyncApi(): Promise<string> {
       calls: {
         address: DEFAULTS.topics.calls,
         description:
-          'Call events from the CAD, keyed by incident id so revisions of one incident stay in order.',
-        messages: { callEvent: { $ref: '#/components/messages/CallEvent' } },
+          'Call events from the CAD, keyed by incident id so revisions of one incident stay in order. ' +
+          `The content-type header picks the format: absent or application/json is a call event, ${EIDO_MEDIA_TYPE} a NENA EIDO; ` +
+          'any other is dead-lettered (ERR_MEDIA_TYPE). CloudEvents binary-mode headers (ce_*) are accepted, not required.',
+        messages: {
+          callEvent: { $ref: '#/components/messages/CallEvent' },
+          eidoIncident: { $ref: '#/components/messages/EidoIncident' },
+        },
       },
       decisions: {
         address: DEFAULTS.topics.decisions,
@@ -159,8 +190,18 @@ export async function renderAsyncApi(): Promise<string> {
           name: 'CallEvent',
           title: 'CAD call event v1',
           payload: payload(CallEventSchema),
+          headers: inputHeaders('application/json'),
           bindings: key('The CAD incident id (incidentId)'),
           examples: [{ name: 'dev-001', summary: `key: ${example.incidentId}`, payload: example }],
+        },
+        EidoIncident: {
+          name: 'EidoIncident',
+          title: 'NENA EIDO incident',
+          summary: 'A NENA EIDO (NENA-STA-021), mapped to a call event as POST /v1/triage/eido does',
+          contentType: EIDO_MEDIA_TYPE,
+          payload: payload(EidoSchema),
+          headers: inputHeaders(EIDO_MEDIA_TYPE, true),
+          bindings: key("The EIDO's $id (its incident tracking id)"),
         },
         Decision: {
           name: 'Decision',
@@ -168,11 +209,38 @@ export async function renderAsyncApi(): Promise<string> {
           payload: payload(DecisionSchema),
           headers: {
             type: 'object',
+            description: 'CloudEvents 1.0 binary content mode (Kafka protocol binding), and the service ids',
             properties: {
               [HEADERS.contentType]: { type: 'string', const: 'application/json' },
+              [HEADERS.ceSpecversion]: { type: 'string', const: CLOUDEVENTS.specversion },
+              [HEADERS.ceId]: {
+                type: 'string',
+                description: 'The decision id (a replayed decision keeps it)',
+              },
+              [HEADERS.ceType]: { type: 'string', const: CLOUDEVENTS.decisionType },
+              [HEADERS.ceSource]: {
+                type: 'string',
+                description: `${CLOUDEVENTS.source('{jurisdiction}')}: the service, in the jurisdiction whose policy routed the call`,
+              },
+              [HEADERS.ceTime]: {
+                type: 'string',
+                format: 'date-time',
+                description: 'When it was decided (decidedAt)',
+              },
+              [HEADERS.ceSubject]: { type: 'string', description: 'The incident id' },
               [HEADERS.decisionId]: { type: 'string', description: 'The decision id, for deduplication' },
               [HEADERS.eventId]: { type: 'string', description: 'The call event it decides' },
             },
+            required: [
+              HEADERS.contentType,
+              HEADERS.ceSpecversion,
+              HEADERS.ceId,
+              HEADERS.ceType,
+              HEADERS.ceSource,
+              HEADERS.ceTime,
+              HEADERS.decisionId,
+              HEADERS.eventId,
+            ],
           },
           bindings: key('The incident id'),
           examples: [{ name: 'dev-001', payload: decision }],
@@ -202,6 +270,8 @@ export async function renderAsyncApi(): Promise<string> {
       },
     },
   };
+  // Filled in by the payload() calls above; EIDO field names such as $ref are written as patterns.
+  doc.components.schemas = dollarPropertiesAsPatterns(components);
   return `# Generated by scripts/contracts.ts from the zod schemas. Do not edit.\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 

@@ -18,7 +18,7 @@ import { reportRoutes } from './http/reports.ts';
 import { uiRoutes } from './http/ui.ts';
 import { adminRoutes } from './http/admin.ts';
 import { authPlugin, type Access } from './http/auth.ts';
-import { pruneUnusedSchemas } from './http/openapi.ts';
+import { dollarPropertiesAsPatterns, pruneUnusedSchemas } from './http/openapi.ts';
 import type { Metrics } from './metrics.ts';
 import type { RulesStore } from './rules/index.ts';
 import type { PolicyStore } from './routing/index.ts';
@@ -99,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: (doc) => pruneUnusedSchemas(jsonSchemaTransformObject(doc)),
+    transformObject: (doc) => dollarPropertiesAsPatterns(pruneUnusedSchemas(jsonSchemaTransformObject(doc))),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -27,6 +27,22 @@ export const HEADERS = Object.freeze({
   dlqSourcePartition: 'x-dlq-source-partition',
   dlqSourceOffset: 'x-dlq-source-offset',
   dlqAttempts: 'x-dlq-attempts',
+  // CloudEvents 1.0, Kafka protocol binding, binary content mode (the data is the record value).
+  ceSpecversion: 'ce_specversion',
+  ceId: 'ce_id',
+  ceType: 'ce_type',
+  ceSource: 'ce_source',
+  ceTime: 'ce_time',
+  ceSubject: 'ce_subject',
+});
+
+/** The CloudEvents attributes of the records the service produces. */
+export const CLOUDEVENTS = Object.freeze({
+  specversion: '1.0',
+  /** `ce_type` of a decision record. */
+  decisionType: 'org.cad-triage.decision.v1',
+  /** `ce_source` of a decision: the service, in the jurisdiction whose policy routed it. */
+  source: (jurisdiction: string) => `urn:cad-triage:jurisdiction:${jurisdiction}`,
 });
 
 /** The largest call event accepted, on Kafka and REST alike. */
@@ -49,5 +65,9 @@ export const REDACTED_PATHS = Object.freeze(
     'headers["x-api-key"]',
     'password',
     'apiKey',
+    // NENA EIDO fields that hold the same kind of data.
+    'notesActionComments',
+    'locationByValue',
+    'callBackInformationUri',
   ].flatMap((p) => [p, `*.${p}`, `*.*.${p}`]),
 );

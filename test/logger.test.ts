@@ -29,3 +29,23 @@ t.test('narratives, phone numbers, addresses and credentials never reach the log
   t.match(out, /"placeType":"residence"/, 'non-personal fields stay readable');
   t.match(out, /\[redacted\]/);
 });
+
+t.test('NENA EIDO notes, locations and callback numbers never reach the log either', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'info' }, sink);
+  const note = { $id: 'note-1', notesActionComments: 'SUBJ HAS A KNIFE' };
+  const location = { $id: 'loc-1', locationByValue: '<civicAddress><RD>ELM</RD></civicAddress>' };
+  const callback = { $id: 'cb-1', callBackInformationUri: ['tel:2035550101'] };
+  log.info(note, 'top level');
+  log.info({ eido: { notesComponent: note, locationComponent: location } }, 'nested');
+  log.info({ callback }, 'one level');
+  const out = lines.join('');
+  for (const secret of ['A KNIFE', 'ELM', '2035550101']) t.notMatch(out, secret, `${secret} is redacted`);
+  t.match(out, /"\$id":"note-1"/, 'component ids stay readable');
+});

@@ -13,7 +13,20 @@ export const ProblemSchema = z
     instance: z.string().optional(),
     code: z.string().describe('Stable error code from the catalogue (ERR_...)'),
     errors: z
-      .array(z.object({ path: z.string(), message: z.string() }))
+      .array(
+        z.object({
+          path: z.string(),
+          pointer: z
+            .string()
+            .optional()
+            .describe('The JSON pointer (RFC 6901) of the bad field in the request body (NENA EIDO errors)'),
+          code: z
+            .string()
+            .optional()
+            .describe('The error code of this field (NENA EIDO errors: ERR_EIDO_...)'),
+          message: z.string(),
+        }),
+      )
       .optional()
       .describe('For validation errors: each bad field and what is wrong with it'),
   })

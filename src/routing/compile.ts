@@ -64,6 +64,8 @@ export interface Jurisdiction {
   timeZone: string;
   /** CAD priorities 1..urgentPriority are urgent. */
   urgentPriority: number;
+  /** Agency ids (EIDO agency `$id`s, ORIs) whose incidents belong here, lower-cased; none by default. */
+  agencies?: readonly string[];
   pools: readonly string[];
   fallback: readonly FallbackStep[];
   followUp: {
@@ -227,6 +229,29 @@ function checkIds(p: Parsed, diags: PolicyDiagnostic[]): void {
   check(p.jurisdictions, 'jurisdiction');
 }
 
+/** Agency ids are matched case-insensitively, surrounding spaces ignored. */
+export const agencyKey = (id: string) => id.trim().toLowerCase();
+
+/** Stage 2b: an agency belongs to one jurisdiction, or an EIDO from it could be routed by either. */
+function checkAgencies(p: Parsed, diags: PolicyDiagnostic[]): void {
+  const seen = new Map<string, { it: Located<JurisdictionSpec>; index: number }>();
+  for (const it of p.jurisdictions) {
+    (it.value.agencies ?? []).forEach((raw, index) => {
+      const key = agencyKey(raw);
+      const first = seen.get(key);
+      if (first && first.it.value.id !== it.value.id) {
+        diags.push({
+          code: 'ERR_POLICY_DUPLICATE_AGENCY',
+          file: it.file,
+          line: it.lineAt([...it.path, 'agencies', index]),
+          message: `agency '${raw}' is already listed by jurisdiction '${first.it.value.id}' in ${first.it.file}:${first.it.lineAt([...first.it.path, 'agencies', first.index])}`,
+          jurisdiction: it.value.id,
+        });
+      } else if (!first) seen.set(key, { it, index });
+    });
+  }
+}
+
 /** Stage 3: each pool on its own — interns, categories, ages, schedule, time zone. */
 function compilePools(p: Parsed, diags: PolicyDiagnostic[]): Map<string, Pool> {
   const pools = new Map<string, Pool>();
@@ -374,6 +399,7 @@ function compileJurisdictions(
       name: s.name,
       timeZone: s.timeZone,
       urgentPriority: s.urgentPriority ?? DEFAULT_URGENT_PRIORITY,
+      ...(s.agencies ? { agencies: s.agencies.map(agencyKey) } : {}),
       pools: s.pools,
       fallback,
       followUp: {
@@ -417,6 +443,7 @@ export function compilePolicies(files: readonly SourceFile[]): CompileResult {
   const diags: PolicyDiagnostic[] = [];
   const parsed = parseFiles(files, diags);
   checkIds(parsed, diags);
+  checkAgencies(parsed, diags);
   const pools = compilePools(parsed, diags);
   const jurisdictions = compileJurisdictions(parsed, pools, diags);
   checkDefault(parsed, diags);

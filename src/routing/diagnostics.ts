@@ -21,6 +21,7 @@ export const POLICY_ERROR_CODES = {
   ERR_POLICY_SCHEMA: 'A file does not follow the policy format',
   ERR_POLICY_UNKNOWN_MODEL: 'A pool has a model that is not one of the known responder models',
   ERR_POLICY_DUPLICATE_ID: 'Two pools or two jurisdictions share an id',
+  ERR_POLICY_DUPLICATE_AGENCY: 'One agency id is listed by two jurisdictions',
   ERR_POLICY_UNKNOWN_POOL: 'A jurisdiction names a pool that is not defined',
   ERR_POLICY_TIME_ZONE: 'A time zone is not a valid IANA time zone',
   ERR_POLICY_SCHEDULE: 'A schedule window cannot be read',

@@ -14,7 +14,7 @@ export {
   type FallbackStep,
   type SourceFile,
 } from './compile.ts';
-export { route, jurisdictionFor, repeatWindows } from './route.ts';
+export { route, jurisdictionFor, jurisdictionOfAgency, repeatWindows } from './route.ts';
 export {
   createPolicyStore,
   type PolicyStore,

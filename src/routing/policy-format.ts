@@ -53,6 +53,12 @@ export const JurisdictionSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   timeZone: z.string().describe('IANA time zone, e.g. America/New_York'),
+  agencies: z
+    .array(z.string().min(1).max(128))
+    .optional()
+    .describe(
+      "Ids of the agencies whose incidents belong here (a NENA EIDO agency's $id such as psap.example.ct.us, an ORI): how an EIDO's agency picks this policy",
+    ),
   urgentPriority: PrioritySchema.optional().describe(
     'CAD priorities from 1 up to this one are urgent: a referral line alone is never enough (default 2)',
   ),

@@ -10,7 +10,7 @@
 import type { GateValue } from '../domain/classification.ts';
 import { jurisdictionId } from '../domain/jurisdiction.ts';
 import type { PassOverReason, PoliceRole, ResponseMode, RouteInput, Routing } from '../domain/routing.ts';
-import type { Jurisdiction, PolicySet, Pool } from './compile.ts';
+import { agencyKey, type Jurisdiction, type PolicySet, type Pool } from './compile.ts';
 import { DEFAULT_JURISDICTION } from './policy-format.ts';
 import { clock, localTime, nextShiftStart, onDuty } from './schedule.ts';
 
@@ -205,6 +205,17 @@ function describe(pick: Pick | undefined, categories: readonly string[]): string
 /** The policy a call's jurisdiction is routed by: its own, else `default`. */
 export function jurisdictionFor(policies: PolicySet, name: string): Jurisdiction | undefined {
   return policies.jurisdictions.get(jurisdictionId(name)) ?? policies.jurisdictions.get(DEFAULT_JURISDICTION);
+}
+
+/**
+ * The jurisdiction an agency's incidents belong to: the one whose policy lists the agency id under
+ * `agencies` (case-insensitive), or undefined when none does. Used where the input names an agency
+ * but no jurisdiction (a NENA EIDO).
+ */
+export function jurisdictionOfAgency(policies: PolicySet, agencyId: string): string | undefined {
+  const key = agencyKey(agencyId);
+  for (const j of policies.jurisdictions.values()) if (j.agencies?.includes(key)) return j.id;
+  return undefined;
 }
 
 /** The sliding windows, in days, over which the jurisdiction counts repeat calls (by address, by caller). */

@@ -1,7 +1,8 @@
 import type { Message } from 'kafkajs';
-import { HEADERS, MAX_EVENT_BYTES } from '../definitions.ts';
 import type { Decision } from '../domain/decision.ts';
 import type { ConsumedMessage, HandlerResult } from '../adapters/kafka-consumer.ts';
+import { eidoContext } from './eido-context.ts';
+import { decisionHeaders, decodeCallRecord } from './kafka-records.ts';
 import { type TriageDeps, type TriageOutcome, triage } from './pipeline.ts';
 
 /** The Kafka record of a decision: keyed by incident id, with its ids in headers for cheap deduplication. */
@@ -9,17 +10,14 @@ export function decisionRecord(decision: Decision): Message {
   return {
     key: decision.incidentId,
     value: JSON.stringify(decision),
-    headers: {
-      [HEADERS.contentType]: 'application/json',
-      [HEADERS.decisionId]: decision.decisionId,
-      [HEADERS.eventId]: decision.eventId,
-    },
+    headers: decisionHeaders(decision),
   };
 }
 
 /**
  * Turns one record of the calls topic into a triage outcome. A record that can never be a call
- * event (empty, too large, not JSON, not valid) is dead-lettered with a specific reason; an outage
+ * event (empty, too large, not JSON, an unknown content type, a malformed EIDO, not valid) is
+ * dead-lettered with a specific reason (see `decodeCallRecord`); an outage
  * propagates as an error so the consumer loop pauses instead.
  */
 export async function handleCallRecord(
@@ -27,31 +25,9 @@ export async function handleCallRecord(
   deps: TriageDeps,
   decisionsTopic: string,
 ): Promise<HandlerResult & { outcome?: TriageOutcome }> {
-  const value = m.message.value;
-  if (!value || value.length === 0) {
-    return {
-      deadLetter: {
-        code: 'ERR_EVENT_EMPTY',
-        message: 'the record has no value (a tombstone or empty message)',
-      },
-    };
-  }
-  if (value.length > MAX_EVENT_BYTES) {
-    return {
-      deadLetter: {
-        code: 'ERR_EVENT_TOO_LARGE',
-        message: `the record is ${value.length} bytes; a call event may be at most ${MAX_EVENT_BYTES}`,
-      },
-    };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (err) {
-    return {
-      deadLetter: { code: 'ERR_EVENT_NOT_JSON', message: `the value is not JSON: ${(err as Error).message}` },
-    };
-  }
+  const decoded = decodeCallRecord(m.message.headers, m.message.value, eidoContext(deps));
+  if (!decoded.ok) return { deadLetter: { code: decoded.code, message: decoded.message } };
+  const json = decoded.input;
   // The consumer loop produces the decision with the others of its batch, before committing.
   const outcome = await triage(json, { ...deps, emit: undefined });
   if (outcome.kind === 'invalid') {

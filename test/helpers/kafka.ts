@@ -2,13 +2,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 
-/** Produces `key<TAB>value` records with kcat; values must not contain newlines. */
+/** Produces `key<TAB>value` records with kcat, each with `headers`; values must not contain newlines. */
 export async function kcatProduce(
   brokers: string,
   topic: string,
   records: Array<{ key: string; value: string }>,
+  headers: Record<string, string> = {},
 ) {
-  const child = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '\t', '-X', 'acks=all'], {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+  const child = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '\t', '-X', 'acks=all', ...h], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -52,6 +54,13 @@ export function kcatReadAll(
           headers?: string[];
         },
     );
+}
+
+/** kcat's flat header list (name, value, name, value, ...) as an object. */
+export function headerObject(headers: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < (headers ?? []).length; i += 2) out[headers![i]!] = headers![i + 1]!;
+  return out;
 }
 
 /** Creates topics with the admin API (the broker does not auto-create them). */

@@ -5,6 +5,7 @@ import {
   createPolicyStore,
   DEFAULT_POLICIES_DIR,
   formatPolicyDiagnostic,
+  jurisdictionOfAgency,
   loadPolicies,
   type PolicyDiagnostic,
 } from '../../src/routing/index.ts';
@@ -176,3 +177,31 @@ t.test('the store serves the last good version and swaps atomically on reload', 
   await t.rejects(empty.start(), /cannot load routing policies/);
   await empty.stop();
 });
+
+t.test(
+  'agencies: an agency id picks its jurisdiction; one agency in two jurisdictions is refused',
+  async (t) => {
+    const town = (id: string, agencies: string) =>
+      `jurisdictions:\n  - id: ${id}\n    name: ${id}\n    timeZone: America/New_York\n    agencies: ${agencies}\n    pools: []\n    fallback: [police]\n    followUp: { pool: line-211 }\n`;
+    const ok = await loadPolicies(
+      await policyDir(t, { ...BASE_FILES, 'a.yaml': town('town-a', '[psap.a.ct.us, ORI-CT0001]') }),
+    );
+    if (!ok.ok) return t.fail(JSON.stringify(ok.errors));
+    t.equal(jurisdictionOfAgency(ok.policies, 'psap.a.ct.us'), 'town-a');
+    t.equal(jurisdictionOfAgency(ok.policies, ' ori-ct0001 '), 'town-a', 'case and spaces ignored');
+    t.equal(jurisdictionOfAgency(ok.policies, 'psap.b.ct.us'), undefined, 'an unlisted agency has none');
+    const dup = await loadPolicies(
+      await policyDir(t, {
+        ...BASE_FILES,
+        'a.yaml': town('town-a', '[psap.a.ct.us]'),
+        'b.yaml': town('town-b', '[PSAP.A.CT.US]'),
+      }),
+    );
+    if (dup.ok) return t.fail('should not load');
+    t.same(
+      dup.errors.map((e) => `${e.file}:${e.line} ${e.code} ${e.jurisdiction}`),
+      ['b.yaml:5 ERR_POLICY_DUPLICATE_AGENCY town-b'],
+    );
+    t.match(dup.errors[0]?.message, /already listed by jurisdiction 'town-a' in a\.yaml:5/);
+  },
+);

@@ -51,11 +51,33 @@ export interface paths {
     put?: never;
     /**
      * Triage a call event
-     * @description Classifies the call, gates scene safety, routes it by the jurisdiction policy, stores the decision and returns it. Sending the same eventId again returns the stored decision. A key may only triage calls of its own jurisdictions (403 otherwise, also for an incident id already recorded under another jurisdiction).
+     * @description Classifies the call, gates scene safety, routes it by the jurisdiction policy, stores the decision and returns it. Sending the same eventId again returns the stored decision. A key may only triage calls of its own jurisdictions (403 otherwise, also for an incident id already recorded under another jurisdiction). A body sent as application/emergency.eido+json is a NENA EIDO and is handled as by POST /v1/triage/eido.
      *
      *     Access: roles: dispatch, vendor, admin.
      */
     post: operations['triageCall'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/triage/eido': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Triage a NENA EIDO incident
+     * @description Maps a NENA EIDO (NENA-STA-021; send it as application/emergency.eido+json, or application/json) to a call event and triages it as POST /v1/triage does. The incident's common incident type becomes the APCO 2.103 type (callType.commonType), its internal code and text the agency's call type; notes become the narrative, person components the subjects, the incident location the location. The jurisdiction is the routing policy that lists the EIDO agency's $id under `agencies`. The same EIDO sent again (same $id and lastUpdateTimeStamp) returns the stored decision; a later lastUpdateTimeStamp is a later revision. A malformed EIDO is a 400 ERR_EIDO_INVALID whose errors name each failing field by JSON pointer.
+     *
+     *     Access: roles: dispatch, vendor, admin.
+     */
+    post: operations['triageEido'];
     delete?: never;
     options?: never;
     head?: never;
@@ -352,6 +374,87 @@ export interface components {
     } & {
       [key: string]: unknown;
     };
+    /** @description A NENA EIDO (NENA-STA-021), media type application/emergency.eido+json: the fields the service reads; every other EIDO field is accepted and ignored */
+    NenaEidoInput: {
+      /**
+       * Format: date-time
+       * @description When the EIDO last changed: orders revisions
+       */
+      lastUpdateTimeStamp: string;
+      updatedByAgencyReference: {
+        [key: string]: unknown | string;
+      };
+      eidoVersion: string;
+      incidentComponent?: unknown;
+      callComponent?: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        localCallType?: string;
+        callBackReference?: {
+          [key: string]: unknown | string;
+        };
+        locationReference?: {
+          [key: string]: unknown | string;
+        }[];
+        personReference?: {
+          [key: string]: unknown | string;
+        }[];
+      } & {
+        [key: string]: unknown | string;
+      })[];
+      callbackComponent?: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        callBackInformationUri?: string[];
+      } & {
+        [key: string]: unknown | string;
+      })[];
+      agencyComponent: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        incidentOwningAgencyIndicator?: boolean;
+      } & {
+        [key: string]: unknown | string;
+      })[];
+      personComponent?: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        personIncidentRoleRegistryText: string[];
+        ncPersonComponent?: {
+          birthDate?: (
+            | string
+            | ({
+                /** Format: date */
+                date: string;
+              } & {
+                [key: string]: unknown;
+              })
+          )[];
+        } & {
+          [key: string]: unknown;
+        };
+      } & {
+        [key: string]: unknown | string;
+      })[];
+      locationComponent?: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        locationTypeDescriptionRegistryText: string;
+        locationByValue?: string;
+        locationByReferenceUrl?: string;
+      } & {
+        [key: string]: unknown | string;
+      })[];
+      notesComponent?: ({
+        /** Format: date-time */
+        lastUpdateTimeStamp: string;
+        notesActionComments: string;
+      } & {
+        [key: string]: unknown | string;
+      })[];
+    } & {
+      [key: string]: unknown | string;
+    };
     FeedbackInput: {
       /**
        * @description Whether dispatch followed the recommendation
@@ -381,6 +484,10 @@ export interface components {
       /** @description For validation errors: each bad field and what is wrong with it */
       errors?: {
         path: string;
+        /** @description The JSON pointer (RFC 6901) of the bad field in the request body (NENA EIDO errors) */
+        pointer?: string;
+        /** @description The error code of this field (NENA EIDO errors: ERR_EIDO_...) */
+        code?: string;
         message: string;
       }[];
     };
@@ -996,6 +1103,126 @@ export interface operations {
             /** @description For validation errors: each bad field and what is wrong with it */
             errors?: {
               path: string;
+              /** @description The JSON pointer (RFC 6901) of the bad field in the request body (NENA EIDO errors) */
+              pointer?: string;
+              /** @description The error code of this field (NENA EIDO errors: ERR_EIDO_...) */
+              code?: string;
+              message: string;
+            }[];
+            currentDecisionId: string | null;
+          };
+        };
+      };
+      /** @description Default Response */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  triageEido: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/emergency.eido+json': components['schemas']['NenaEidoInput'];
+        'application/json': components['schemas']['NenaEidoInput'];
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Decision'];
+        };
+      };
+      /** @description Default Response */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Default Response */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description A URI naming the problem type */
+            type: string;
+            title: string;
+            status: number;
+            detail?: string;
+            instance?: string;
+            /** @description Stable error code from the catalogue (ERR_...) */
+            code: string;
+            /** @description For validation errors: each bad field and what is wrong with it */
+            errors?: {
+              path: string;
+              /** @description The JSON pointer (RFC 6901) of the bad field in the request body (NENA EIDO errors) */
+              pointer?: string;
+              /** @description The error code of this field (NENA EIDO errors: ERR_EIDO_...) */
+              code?: string;
               message: string;
             }[];
             currentDecisionId: string | null;
