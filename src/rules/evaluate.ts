@@ -8,6 +8,7 @@ import type { CallEvent } from '../domain/call-event.ts';
 import { GATE_VALUES, type Classification, type Evidence, type GateReason } from '../domain/classification.ts';
 import type { PreparedCondition, PreparedRuleset } from './compile.ts';
 import { buildFacts, type EvaluationContext, type Facts, type TraceItem } from './facts.ts';
+import { FLOOR_SAYS, resolveCallType } from '../calltypes/resolve.ts';
 
 export type { EvaluationContext };
 
@@ -156,6 +157,15 @@ export function classify(
     scores[r.category]! += r.weight;
     firedRules.push({ r, items: o.items });
   }
+  // The call's APCO common type (calltypes/): each category hint weighs as a rule of weight 1.
+  const callType = resolveCallType(ruleset.callTypes, call);
+  const hinted = callType.commonType.categories;
+  for (const h of hinted) {
+    const i = ruleset.categories.findIndex((c) => c.id === h);
+    if (i < 0) continue;
+    scores[i]! += 1;
+    fired?.add(callType.commonType.ref!);
+  }
   const categories: Classification['categories'] = [];
   for (let i = 0; i < n; i++) {
     const c = ruleset.categories[i]!;
@@ -167,6 +177,10 @@ export function classify(
       if (f.r.category !== i) continue;
       if (f.r.when.atoms.length > 0) addAtomItems(f.r.when, facts, f.items);
       for (const e of evidenceOf(f.r.id, f.r.reason, f.items)) evidence.push(e);
+    }
+    if (hinted.length > 0 && hinted.includes(c.id)) {
+      const ref = callType.commonType.ref!;
+      evidence.push({ ruleId: ref, field: callType.field, text: callType.text, reason: callType.says });
     }
     categories.push({ category: c.id, score, evidence });
   }
@@ -218,6 +232,20 @@ export function classify(
     }));
   }
 
+  // The call type's gate floor raises the gate, never lowers it.
+  if (callType.severity > 0 && callType.severity >= severity) {
+    const floor: GateReason = {
+      ruleId: callType.commonType.ref!,
+      reason: `${callType.says}: ${FLOOR_SAYS[callType.commonType.floor!]}`,
+      field: callType.field,
+      text: callType.text,
+    };
+    fired?.add(floor.ruleId);
+    if (callType.severity > severity) reasons = [floor];
+    else reasons.push(floor);
+    severity = callType.severity;
+  }
+
   // Screening questions for the unknowns that block civilian_ok (or that a rule asks for).
   const screeningQuestions: Classification['screeningQuestions'] = [];
   for (const q of ruleset.questions) {
@@ -241,5 +269,6 @@ export function classify(
     gate: { value: GATE_VALUES[severity]!, reasons },
     screeningQuestions,
     ems: { needed: emsReasons.length > 0, reasons: emsReasons },
+    commonType: callType.commonType,
   };
 }
