@@ -5,7 +5,8 @@
  *   2. `callType.commonType`, the APCO code the CAD sent (e.g. from a NENA EIDO), when it is known;
  *   3. `callType.code`, when it is itself an APCO code;
  *   4. the national default vocabulary (the types' description patterns) on the description, then
- *      on the code: the longest affirmed match wins, then the most cautious floor, then file order;
+ *      on the code: of the affirmed (not negated) matches, the most cautious floor wins, then the
+ *      longest match, then file order;
  *   5. none.
  *
  * The result is a pure function of the crosswalk and those four fields, so it is cached per
@@ -87,11 +88,13 @@ function vocabularyMatch(
     if (m.polarity !== AFFIRMED || m.superseded) continue;
     const type = cw.vocabularyTypes[m.lex]!;
     const span = m.endTok - m.startTok;
+    // The most cautious type mentioned wins (a weapon anywhere in the type makes it a weapon call),
+    // then the most specific (longest) match, then the first type in file order.
     const better =
       !best ||
-      span > best.span ||
-      (span === best.span && type.severity > best.type.severity) ||
-      (span === best.span && type.severity === best.type.severity && m.lex < best.lex);
+      type.severity > best.type.severity ||
+      (type.severity === best.type.severity && span > best.span) ||
+      (type.severity === best.type.severity && span === best.span && m.lex < best.lex);
     if (better) best = { type, span, lex: m.lex, start: m.start, end: m.end };
   }
   return best ? { type: best.type, matched: text.slice(best.start, best.end) } : undefined;

@@ -13,7 +13,8 @@ async function commands(): Promise<Record<string, Command>> {
   const { migrateCommands } = await import('./migrate.ts');
   const { rulesCommands } = await import('./rules.ts');
   const { keysCommands } = await import('./keys.ts');
-  return { ...migrateCommands, ...rulesCommands, ...keysCommands };
+  const { calltypesCommands } = await import('./calltypes.ts');
+  return { ...migrateCommands, ...rulesCommands, ...keysCommands, ...calltypesCommands };
 }
 
 export async function main(argv: string[]): Promise<number> {
