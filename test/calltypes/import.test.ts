@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parse as parseYaml } from 'yaml';
 import { detectColumns, draftCrosswalk, parseCsv } from '../../src/calltypes/import.ts';
 import {
@@ -60,7 +60,7 @@ t.test('CSV parsing and column detection', async (t) => {
 });
 
 /** Every input row (after filters and repeats) is a mapped row with a note or a review row. */
-function checkDraft(t: Tap.Test, csv: string, jurisdiction: string, filters: string[] = []) {
+function checkDraft(t: Test, csv: string, jurisdiction: string, filters: string[] = []) {
   const r = draftCrosswalk(csv, rs.callTypes, { jurisdiction, filters });
   t.ok(r.ok);
   if (!r.ok) return undefined;
