@@ -41,7 +41,9 @@ const NONE: CallTypeResolution = Object.freeze({
   says: '',
 }) as CallTypeResolution;
 
-const cache = new WeakMap<PreparedCrosswalk, Map<string, CallTypeResolution>>();
+/** Per crosswalk: jurisdiction -> code -> description -> commonType sent -> resolution. */
+type Cache = Map<string, Map<string, Map<string, Map<string, CallTypeResolution>>>>;
+const cache = new WeakMap<PreparedCrosswalk, { size: number; map: Cache }>();
 
 function shown(call: CallEvent): string {
   const d = call.callType.description?.trim();
@@ -140,13 +142,33 @@ function resolveUncached(cw: PreparedCrosswalk, call: CallEvent): CallTypeResolu
 /** The APCO common type of a call, and how it was found (see the order above). */
 export function resolveCallType(cw: PreparedCrosswalk, call: CallEvent): CallTypeResolution {
   let c = cache.get(cw);
-  if (!c) cache.set(cw, (c = new Map()));
-  const key = `${call.agency.jurisdiction}\0${call.callType.code}\0${call.callType.description ?? ''}\0${call.callType.commonType ?? ''}`;
-  let hit = c.get(key);
+  if (!c) cache.set(cw, (c = { size: 0, map: new Map() }));
+  // Nested maps rather than one joined key: the strings' own hashes are reused, nothing is built.
+  const step = <V>(m: Map<string, V>, k: string, make: () => V): V => {
+    let v = m.get(k);
+    if (v === undefined) m.set(k, (v = make()));
+    return v;
+  };
+  const byCommonType = step(
+    step(
+      step(c.map, call.agency.jurisdiction, () => new Map()),
+      call.callType.code,
+      () => new Map(),
+    ),
+    call.callType.description ?? '',
+    () => new Map<string, CallTypeResolution>(),
+  );
+  const sent = call.callType.commonType ?? '';
+  let hit = byCommonType.get(sent);
   if (!hit) {
     hit = resolveUncached(cw, call);
-    if (c.size > 10_000) c.clear();
-    c.set(key, hit);
+    if (c.size > 10_000) {
+      c.map.clear();
+      c.size = 0;
+      return hit;
+    }
+    byCommonType.set(sent, hit);
+    c.size++;
   }
   return hit;
 }

@@ -160,11 +160,12 @@ export function classify(
   // The call's APCO common type (calltypes/): each category hint weighs as a rule of weight 1.
   const callType = resolveCallType(ruleset.callTypes, call);
   const hinted = callType.commonType.categories;
-  for (const h of hinted) {
-    const i = ruleset.categories.findIndex((c) => c.id === h);
-    if (i < 0) continue;
-    scores[i]! += 1;
-    fired?.add(callType.commonType.ref!);
+  for (let k = 0; k < hinted.length; k++) {
+    for (let i = 0; i < n; i++) {
+      if (ruleset.categories[i]!.id !== hinted[k]) continue;
+      scores[i]! += 1;
+      fired?.add(callType.commonType.ref!);
+    }
   }
   const categories: Classification['categories'] = [];
   for (let i = 0; i < n; i++) {
