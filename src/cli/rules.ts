@@ -86,7 +86,8 @@ export const rulesCommands: Record<string, Command> = {
       out(
         `ok ${rs.version}: ${rs.files.length} files, ${rs.categories.length} categories, ${rs.categoryRules.length} category rules, ` +
           `${rs.gateRules.length} gate rules, ${rs.emsRules.length} EMS rules, ${rs.lexicons.length} lexicons, ` +
-          `${rs.questions.length} questions, ${rs.tests.length} tests, ${rs.warnings.length} warnings`,
+          `${rs.questions.length} questions, ${rs.tests.length} tests, ${rs.callTypes.types.size} APCO types, ` +
+          `${rs.callTypes.rows} crosswalk rows, ${rs.warnings.length} warnings`,
       );
       return 0;
     },
