@@ -16,10 +16,12 @@ async function commands(): Promise<Record<string, Command>> {
   const { purgeCommands } = await import('./purge.ts');
   const { reportCommands } = await import('./report.ts');
   const { demoCommands } = await import('./demo.ts');
+  const { calltypesCommands } = await import('./calltypes.ts');
   return {
     ...migrateCommands,
     ...rulesCommands,
     ...keysCommands,
+    ...calltypesCommands,
     ...purgeCommands,
     ...reportCommands,
     ...demoCommands,

@@ -45,8 +45,10 @@ function printBacktest(r: BacktestReport) {
     out(`  ${category.padEnd(20)} +${c.gained} -${c.lost}`);
   }
   for (const [move, n] of Object.entries(r.gateMoves)) out(`  gate ${move}: ${n}`);
+  for (const [move, n] of Object.entries(r.commonTypeMoves)) out(`  APCO type ${move}: ${n}`);
+  const type = (t: string | null | undefined) => (t === undefined ? '' : ` ${t ?? 'none'}`);
   const show = (c: BacktestChange) =>
-    `  ${c.decisionId} (${c.jurisdiction} ${c.incidentId}): [${c.before.categories.join(', ')}] ${c.before.gate} -> [${c.after.categories.join(', ')}] ${c.after.gate}`;
+    `  ${c.decisionId} (${c.jurisdiction} ${c.incidentId}):${type(c.before.commonType)} [${c.before.categories.join(', ')}] ${c.before.gate} ->${type(c.after.commonType)} [${c.after.categories.join(', ')}] ${c.after.gate}`;
   if (r.loosened.length > 0) {
     out(`\nLOOSENED GATE on ${r.loosened.length} call(s): review every one before shipping these rules`);
     for (const c of r.loosened) out(show(c));
@@ -86,7 +88,8 @@ export const rulesCommands: Record<string, Command> = {
       out(
         `ok ${rs.version}: ${rs.files.length} files, ${rs.categories.length} categories, ${rs.categoryRules.length} category rules, ` +
           `${rs.gateRules.length} gate rules, ${rs.emsRules.length} EMS rules, ${rs.lexicons.length} lexicons, ` +
-          `${rs.questions.length} questions, ${rs.tests.length} tests, ${rs.warnings.length} warnings`,
+          `${rs.questions.length} questions, ${rs.tests.length} tests, ${rs.callTypes.types.size} APCO types, ` +
+          `${rs.callTypes.rows} crosswalk rows, ${rs.warnings.length} warnings`,
       );
       return 0;
     },
@@ -193,9 +196,10 @@ export const rulesCommands: Record<string, Command> = {
             categories: string[];
             gate: GateValue;
             repeat_calls: { byAddress: number; byCaller: number } | null;
+            common_type: { code: string | null } | null;
           }>(
             `SELECT decision_id, incident_id, jurisdiction, rules_version, call, categories, gate,
-                    decision->'repeatCalls' AS repeat_calls
+                    decision->'repeatCalls' AS repeat_calls, decision->'commonType' AS common_type
              FROM decisions
              WHERE ($1::timestamptz IS NULL OR decided_at >= $1) AND ($2::text IS NULL OR jurisdiction = $2)
              ORDER BY decided_at DESC LIMIT $3`,
@@ -212,6 +216,7 @@ export const rulesCommands: Record<string, Command> = {
               categories: r.categories,
               gate: r.gate,
               ...(r.repeat_calls ? { repeatCalls: r.repeat_calls } : {}),
+              ...(r.common_type ? { commonType: r.common_type.code } : {}),
             })),
           );
           if (values.json) out(JSON.stringify(report));

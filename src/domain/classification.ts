@@ -48,6 +48,60 @@ export const ScreeningQuestionSchema = z.object({
 });
 export type ScreeningQuestion = z.infer<typeof ScreeningQuestionSchema>;
 
+/**
+ * The APCO ANS 2.103 common incident type of a call, and how the service found it. Part of every
+ * classification and decision, so two towns' reports can be compared type by type.
+ */
+
+export const COMMON_TYPE_SOURCES = ['crosswalk', 'call', 'code', 'vocabulary', 'none'] as const;
+
+export const CommonTypeSourceSchema = z
+  .enum(COMMON_TYPE_SOURCES)
+  .describe(
+    "crosswalk: the jurisdiction's crosswalk row for the call's code or description; call: the " +
+      "callType.commonType the CAD sent; code: the call's code is itself an APCO code; vocabulary: the " +
+      'national default vocabulary matched the description or code; none: not placed',
+  );
+export type CommonTypeSource = z.infer<typeof CommonTypeSourceSchema>;
+
+export const CommonTypeSchema = z
+  .object({
+    code: z.string().nullable().describe('The APCO 2.103 code, e.g. WEAPON; null when not placed'),
+    name: z.string().nullable().describe('Its APCO name, e.g. "Weapon Violation"'),
+    foundBy: CommonTypeSourceSchema,
+    ref: z
+      .string()
+      .optional()
+      .describe(
+        "The crosswalk row ('crosswalk:<file>:<code>') or APCO type ('apco:<code>') that placed it: the " +
+          'ruleId of its evidence and gate reason',
+      ),
+    file: z
+      .string()
+      .optional()
+      .describe('The crosswalk file of that row or type, relative to the rules folder'),
+    line: z.number().int().min(1).optional(),
+    matched: z.string().optional().describe('The words of the call type the vocabulary matched'),
+    floor: GateValueSchema.nullable().describe(
+      'The least cautious gate this call type allows; null when not placed',
+    ),
+    categories: z.array(z.string()).describe('The category hints of the type (or row)'),
+  })
+  .meta({
+    id: 'CommonType',
+    description: 'The APCO 2.103 common incident type of a call and how it was found',
+  });
+
+export type CommonType = z.infer<typeof CommonTypeSchema>;
+
+export const NO_COMMON_TYPE: CommonType = Object.freeze({
+  code: null,
+  name: null,
+  foundBy: 'none',
+  floor: null,
+  categories: [],
+}) as CommonType;
+
 export const ClassificationSchema = z
   .object({
     rulesVersion: z.string().describe('Content hash of the rules files that made this classification'),
@@ -60,6 +114,7 @@ export const ClassificationSchema = z
       needed: z.boolean(),
       reasons: z.array(z.object({ ruleId: z.string(), reason: z.string() })),
     }),
+    commonType: CommonTypeSchema,
   })
   .meta({
     id: 'Classification',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CategoryResultSchema,
+  CommonTypeSchema,
   GateValueSchema,
   GateReasonSchema,
   ScreeningQuestionSchema,
@@ -28,6 +29,10 @@ export const DecisionSchema = z
     rulesVersion: z.string().describe('Content hash of the triage rules that made it'),
     policyVersion: z.string().describe('Content hash of the routing policies that made it'),
     summary: z.array(z.string()).min(1).max(3).describe('Why, in one to three plain lines'),
+    commonType: CommonTypeSchema.optional().describe(
+      'The APCO 2.103 common incident type of the call and how it was found (set on every decision; ' +
+        'absent only on decisions stored before call-type crosswalks existed)',
+    ),
     categories: z.array(CategoryResultSchema),
     gate: z.object({ value: GateValueSchema, reasons: z.array(GateReasonSchema) }),
     screeningQuestions: z

@@ -14,6 +14,7 @@ import { ClassificationSchema } from '../domain/classification.ts';
 import { RoutingSchema } from '../domain/routing.ts';
 import { AppError } from '../errors.ts';
 import { compileRuleset, evaluate, readRulesDir, type RulesStore } from '../rules/index.ts';
+import { CROSSWALK_SUBDIR } from '../calltypes/format.ts';
 import type { PolicyStore } from '../routing/index.ts';
 import { routeCall } from '../triage/pipeline.ts';
 import { principalOf } from './auth.ts';
@@ -46,14 +47,14 @@ const DryRunSchema = z.object({
   call: CallEventSchema,
   rules: z
     .record(
-      z
-        .string()
-        .regex(/^[A-Za-z0-9._-]+\.ya?ml$/, { error: 'expected a rules file name like categories.yaml' }),
+      z.string().regex(/^(calltypes\/)?[A-Za-z0-9._-]+\.ya?ml$/, {
+        error: 'expected a rules file name like categories.yaml or calltypes/national.yaml',
+      }),
       z.string().max(512 * 1024),
     )
     .optional()
     .describe(
-      'Candidate rules files by name (YAML text): each replaces the serving file of that name or is added; the other files and the rule tests are the serving folder’s',
+      'Candidate rules files by name (YAML text), crosswalk files as calltypes/<name>.yaml: each replaces the serving file of that name or is added; the other files and the rule tests are the serving folder’s',
     ),
   repeatCalls: z
     .object({ byAddress: z.number().int().min(0), byCaller: z.number().int().min(0) })
@@ -244,12 +245,20 @@ export const adminRoutes: FastifyPluginAsync<AdminOptions> = async (app, { rules
       let ruleset = rules.current();
       if (candidate) {
         const folder = await readRulesDir(ruleset.dir);
-        const byName = new Map(folder.rules.map((f) => [f.file, f.text]));
+        const byName = new Map([...folder.rules, ...folder.calltypes].map((f) => [f.file, f.text]));
         for (const [file, text] of Object.entries(candidate)) byName.set(file, text);
-        const files = [...byName]
-          .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([file, text]) => ({ file, text }));
-        const compiled = compileRuleset(ruleset.dir, files, folder.tests);
+        const all = [...byName].sort(([a], [b]) => (a < b ? -1 : 1)).map(([file, text]) => ({ file, text }));
+        // A candidate may change the call-type crosswalk too (`calltypes/<file>.yaml`).
+        const isCrosswalk = (f: { file: string }) => f.file.startsWith(`${CROSSWALK_SUBDIR}/`);
+        const compiled = compileRuleset(
+          ruleset.dir,
+          all.filter((f) => !isCrosswalk(f)),
+          folder.tests,
+          {
+            calltypes: all.filter(isCrosswalk),
+            ...(folder.jurisdictions ? { jurisdictions: folder.jurisdictions } : {}),
+          },
+        );
         if (!compiled.ok) {
           const errors = asFieldErrors(compiled.errors);
           throw new AppError(

@@ -19,6 +19,8 @@ export interface StoredDecision {
   call: unknown;
   categories: string[];
   gate: GateValue;
+  /** The APCO common type the decision carried (null: none or not recorded). */
+  commonType?: string | null;
   repeatCalls?: { byAddress: number; byCaller: number };
 }
 
@@ -26,8 +28,8 @@ export interface BacktestChange {
   decisionId: string;
   incidentId: string;
   jurisdiction: string;
-  before: { categories: string[]; gate: GateValue; rulesVersion: string };
-  after: { categories: string[]; gate: GateValue };
+  before: { categories: string[]; gate: GateValue; rulesVersion: string; commonType?: string | null };
+  after: { categories: string[]; gate: GateValue; commonType: string | null };
 }
 
 export interface BacktestReport {
@@ -46,6 +48,8 @@ export interface BacktestReport {
   categories: Record<string, { gained: number; lost: number }>;
   /** Gate moves, "before -> after", with their counts. */
   gateMoves: Record<string, number>;
+  /** APCO common type moves (a crosswalk change), "before -> after" ('none' when not placed), with their counts. */
+  commonTypeMoves: Record<string, number>;
   /** Every call the candidate rules would gate less cautiously: review each one. */
   loosened: BacktestChange[];
   /** Every other change (categories, or a more cautious gate). */
@@ -64,6 +68,7 @@ export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDec
     unreadable: [],
     categories: {},
     gateMoves: {},
+    commonTypeMoves: {},
     loosened: [],
     changed: [],
   };
@@ -91,8 +96,23 @@ export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDec
       call.data,
       d.repeatCalls ? { repeatCalls: d.repeatCalls } : undefined,
     );
-    const after = { categories: result.categories.map((c) => c.category).sort(), gate: result.gate.value };
-    const before = { categories: [...d.categories].sort(), gate: d.gate, rulesVersion: d.rulesVersion };
+    const after = {
+      categories: result.categories.map((c) => c.category).sort(),
+      gate: result.gate.value,
+      commonType: result.commonType.code,
+    };
+    const before = {
+      categories: [...d.categories].sort(),
+      gate: d.gate,
+      rulesVersion: d.rulesVersion,
+      ...(d.commonType !== undefined ? { commonType: d.commonType } : {}),
+    };
+    // Decisions stored before crosswalks existed carry no type: only a known type can move.
+    const typeMoved = d.commonType !== undefined && (d.commonType ?? null) !== after.commonType;
+    if (typeMoved) {
+      const move = `${d.commonType ?? 'none'} -> ${after.commonType ?? 'none'}`;
+      report.commonTypeMoves[move] = (report.commonTypeMoves[move] ?? 0) + 1;
+    }
     const gained = after.categories.filter((c) => !before.categories.includes(c));
     const lost = before.categories.filter((c) => !after.categories.includes(c));
     for (const c of gained) count(c, 'gained');
@@ -101,7 +121,7 @@ export function backtest(ruleset: PreparedRuleset, decisions: Iterable<StoredDec
       const move = `${before.gate} -> ${after.gate}`;
       report.gateMoves[move] = (report.gateMoves[move] ?? 0) + 1;
     }
-    if (gained.length === 0 && lost.length === 0 && after.gate === before.gate) {
+    if (gained.length === 0 && lost.length === 0 && after.gate === before.gate && !typeMoved) {
       report.unchanged += 1;
       continue;
     }

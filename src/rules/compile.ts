@@ -8,6 +8,7 @@
  * Conditions are parsed and type-checked once here; evaluation then only runs them.
  */
 import { createHash } from 'node:crypto';
+import { compileCrosswalk, type PreparedCrosswalk } from '../calltypes/compile.ts';
 import { serialize, type ASTNode, type Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { CallEventSchema, type CallEvent, type ScreeningKey } from '../domain/call-event.ts';
 import { GATE_VALUES, type GateValue } from '../domain/classification.ts';
@@ -108,6 +109,16 @@ export interface PreparedRuleset {
   warnings: RuleDiagnostic[];
   /** Every rule id: category, gate and EMS rules. */
   ruleIds: ReadonlySet<string>;
+  /** The call-type crosswalk (`calltypes/`): APCO types, jurisdictions' rows, default vocabulary. */
+  callTypes: PreparedCrosswalk;
+}
+
+/** What a rules folder holds besides its rules and tests. */
+export interface CompileOptions {
+  /** The crosswalk files (`calltypes/*.yaml`), named relative to the rules folder. */
+  calltypes?: SourceFile[];
+  /** Jurisdiction ids of the routing policies, to check crosswalks against; not checked when absent. */
+  jurisdictions?: readonly string[];
 }
 
 export type CompileResult = { ok: true; ruleset: PreparedRuleset } | { ok: false; errors: RuleDiagnostic[] };
@@ -614,8 +625,13 @@ export function rulesVersion(rules: SourceFile[]): string {
  * Compiles rules and rule test sources into a prepared rule set, or every error found. Pure:
  * reads nothing but its arguments.
  */
-export function compileRuleset(dir: string, rules: SourceFile[], tests: SourceFile[]): CompileResult {
-  const result = compileStages(dir, rules, tests);
+export function compileRuleset(
+  dir: string,
+  rules: SourceFile[],
+  tests: SourceFile[],
+  options: CompileOptions = {},
+): CompileResult {
+  const result = compileStages(dir, rules, tests, options);
   // Report in reading order: by file, then line (stages find problems in their own order).
   const order = (a: RuleDiagnostic, b: RuleDiagnostic) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line);
   if (!result.ok) result.errors.sort(order);
@@ -623,7 +639,7 @@ export function compileRuleset(dir: string, rules: SourceFile[], tests: SourceFi
   return result;
 }
 
-function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[]): CompileResult {
+function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[], options: CompileOptions): CompileResult {
   const diags: RuleDiagnostic[] = [];
   if (rules.length === 0) {
     diags.push({ code: 'ERR_RULES_MISSING', file: '.', line: 0, message: `no rules files (*.yaml) in ${dir}` });
@@ -723,6 +739,16 @@ function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[]): C
   }
 
   const facts = matcherStage(merged, diags);
+  const calltypes = options.calltypes ?? [];
+  const callTypes = compileCrosswalk(
+    calltypes,
+    {
+      text: merged.text,
+      categories: new Set(catIndex.keys()),
+      ...(options.jurisdictions ? { jurisdictions: new Set(options.jurisdictions) } : {}),
+    },
+    diags,
+  );
   const ruleIds = new Set([...merged.categoryRules, ...merged.gateRules, ...merged.emsRules].map((r) => r.value.id));
   const preparedTests = testsStage(parsed.tests, ruleIds, new Set(catIndex.keys()), diags);
 
@@ -731,9 +757,10 @@ function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[]): C
   // Prepare: everything below is known to be valid.
   const prep = (src: CondSrc) => prepareCondition(env, checked.get(src)!, lexIndex);
   const ruleset: PreparedRuleset = {
-    version: rulesVersion(rules),
+    // The crosswalk is part of the version: a crosswalk change is a rules change.
+    version: rulesVersion([...rules, ...calltypes]),
     dir,
-    files: rules.map((r) => r.file),
+    files: [...rules, ...calltypes].map((r) => r.file),
     testFiles: tests.map((t) => t.file),
     categories: merged.categories.map((c) => {
       const unless = merged.unless.get(c.value.id);
@@ -782,6 +809,7 @@ function compileStages(dir: string, rules: SourceFile[], tests: SourceFile[]): C
     tests: preparedTests,
     warnings: diags,
     ruleIds,
+    callTypes,
   };
   return { ok: true, ruleset };
 }

@@ -35,6 +35,10 @@ export const RULE_ERROR_CODES = {
   ERR_RULES_MISSING: 'The rule set lacks a required part (categories, gate rules, ...)',
   ERR_RULES_TEST_INVALID: 'A rule test case is not valid (bad call event, unknown rule id, ...)',
   ERR_RULES_TEST_FAILED: 'A rule test case does not get what it expects',
+  ERR_CALLTYPE_UNKNOWN_APCO: 'A crosswalk row names an APCO code that no commonTypes entry defines',
+  ERR_CALLTYPE_DUPLICATE: 'A local code (or an APCO type) is mapped twice for one jurisdiction',
+  ERR_CALLTYPE_FLOOR_LOOSER: "A crosswalk row's gate floor is less cautious than its APCO type allows",
+  ERR_CALLTYPE_UNKNOWN_JURISDICTION: 'A crosswalk names a jurisdiction that no routing policy defines',
 } as const;
 
 export type RuleErrorCode = keyof typeof RULE_ERROR_CODES;

@@ -9,6 +9,7 @@ import { GATE_VALUES, type Classification, type Evidence, type GateReason } from
 import type { PreparedCondition, PreparedRuleset } from './compile.ts';
 import { buildFacts, type EvaluationContext, type Facts, type TraceItem } from './facts.ts';
 import { AFFIRMED } from './text.ts';
+import { FLOOR_SAYS, resolveCallType } from '../calltypes/resolve.ts';
 
 export type { EvaluationContext };
 
@@ -164,6 +165,16 @@ export function classify(
     scores[r.category]! += r.weight;
     firedRules.push({ r, items: o.items });
   }
+  // The call's APCO common type (calltypes/): each category hint weighs as a rule of weight 1.
+  const callType = resolveCallType(ruleset.callTypes, call);
+  const hinted = callType.commonType.categories;
+  for (let k = 0; k < hinted.length; k++) {
+    for (let i = 0; i < n; i++) {
+      if (ruleset.categories[i]!.id !== hinted[k]) continue;
+      scores[i]! += 1;
+      fired?.add(callType.commonType.ref!);
+    }
+  }
   const categories: Classification['categories'] = [];
   for (let i = 0; i < n; i++) {
     const c = ruleset.categories[i]!;
@@ -175,6 +186,10 @@ export function classify(
       if (f.r.category !== i) continue;
       if (f.r.when.atoms.length > 0) addAtomItems(f.r.when, facts, f.items);
       for (const e of evidenceOf(f.r.id, f.r.reason, f.items)) evidence.push(e);
+    }
+    if (hinted.length > 0 && hinted.includes(c.id)) {
+      const ref = callType.commonType.ref!;
+      evidence.push({ ruleId: ref, field: callType.field, text: callType.text, reason: callType.says });
     }
     categories.push({ category: c.id, score, evidence });
   }
@@ -214,9 +229,15 @@ export function classify(
     severity = 1;
     reasons = [{ ruleId: 'engine.no-gate-rule', reason: 'No gate rule decided; the cautious default applies' }];
   }
-  // A call type no lexicon knows, with a narrative that affirms nothing either, gets the cautious
-  // default; the decision says why, so an admin can teach the service the town's call type.
-  if (severity === 1 && !facts.callType.recognised && !facts.narrative.mentions.some((m) => m.polarity === AFFIRMED)) {
+  // A call type that neither a lexicon nor the crosswalk (calltypes/) places, with a narrative that
+  // affirms nothing either, gets the cautious default; the decision says why, so an admin can teach
+  // the service the town's call type.
+  if (
+    severity === 1 &&
+    !facts.callType.recognised &&
+    callType.commonType.foundBy === 'none' &&
+    !facts.narrative.mentions.some((m) => m.polarity === AFFIRMED)
+  ) {
     fired?.add('engine.calltype-not-recognised');
     reasons.push({
       ruleId: 'engine.calltype-not-recognised',
@@ -235,6 +256,20 @@ export function classify(
       field: `screening.${k}`,
       text: facts.screening[k],
     }));
+  }
+
+  // The call type's gate floor raises the gate, never lowers it.
+  if (callType.severity > 0 && callType.severity >= severity) {
+    const floor: GateReason = {
+      ruleId: callType.commonType.ref!,
+      reason: `${callType.says}: ${FLOOR_SAYS[callType.commonType.floor!]}`,
+      field: callType.field,
+      text: callType.text,
+    };
+    fired?.add(floor.ruleId);
+    if (callType.severity > severity) reasons = [floor];
+    else reasons.push(floor);
+    severity = callType.severity;
   }
 
   // Screening questions for the unknowns that block civilian_ok (or that a rule asks for).
@@ -260,5 +295,6 @@ export function classify(
     gate: { value: GATE_VALUES[severity]!, reasons },
     screeningQuestions,
     ems: { needed: emsReasons.length > 0, reasons: emsReasons },
+    commonType: callType.commonType,
   };
 }

@@ -199,6 +199,10 @@ export const RuleTestExpectSchema = z
     notEvidence: z.array(Id).default([]).describe('Rule ids that must not fire'),
     ems: z.boolean().optional(),
     questions: z.array(ScreeningKey).optional().describe('Exactly these screening question keys'),
+    commonType: z
+      .string()
+      .optional()
+      .describe("The APCO 2.103 type the call type resolves to (calltypes/); 'none' when it is not placed"),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { RulesFileSchema, RuleTestFileSchema } from './format.ts';
+import { CrosswalkFileSchema } from '../calltypes/format.ts';
 
 export const SCHEMA_DIR = 'schema';
 
@@ -15,5 +16,6 @@ export function rulesJsonSchemas(): Record<string, string> {
   return {
     'rules.schema.json': gen(RulesFileSchema, 'https://cad-triage.local/schema/rules.schema.json'),
     'rule-tests.schema.json': gen(RuleTestFileSchema, 'https://cad-triage.local/schema/rule-tests.schema.json'),
+    'calltypes.schema.json': gen(CrosswalkFileSchema, 'https://cad-triage.local/schema/calltypes.schema.json'),
   };
 }

@@ -44,6 +44,9 @@ export function runRuleTest(rs: PreparedRuleset, t: PreparedTest): RuleTestResul
   if (e.gate && e.gate !== c.gate.value) {
     failures.push(`gate: expected ${e.gate}, got ${c.gate.value} (${c.gate.reasons.map((r) => r.ruleId).join(', ')})`);
   }
+  if (e.commonType !== undefined && e.commonType !== (c.commonType.code ?? 'none')) {
+    failures.push(`commonType: expected ${e.commonType}, got ${c.commonType.code ?? 'none'} (${c.commonType.foundBy})`);
+  }
   if (e.ems !== undefined && e.ems !== c.ems.needed) failures.push(`ems: expected ${e.ems}, got ${c.ems.needed}`);
   if (e.questions) {
     const keys = c.screeningQuestions.map((q) => q.key);

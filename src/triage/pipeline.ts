@@ -205,6 +205,7 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
     rulesVersion: classification.rulesVersion,
     policyVersion,
     summary: [], // filled in below, from the rest
+    commonType: classification.commonType,
     categories: classification.categories,
     gate: classification.gate,
     screeningQuestions: classification.screeningQuestions,

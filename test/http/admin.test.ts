@@ -88,6 +88,36 @@ t.test('dry run: serving or candidate rules, nothing stored, counted or emitted'
   t.equal(candidate.json().candidate, true);
   t.not(candidate.json().rulesVersion, d.rulesVersion, 'the candidate has its own version');
 
+  // A candidate crosswalk for the call's town: its code becomes APCO WEAPON, police secure first.
+  const crosswalk = await app.inject({
+    method: 'POST',
+    url: '/v1/admin/rules/dry-run',
+    headers: auth,
+    payload: {
+      call,
+      rules: {
+        'calltypes/town.yaml': `jurisdictions: [${call.agency.jurisdiction}]\ncallTypes:\n  - { code: ${JSON.stringify(call.callType.code)}, apco: WEAPON }\n`,
+      },
+    },
+  });
+  t.equal(crosswalk.statusCode, 200, crosswalk.body.slice(0, 300));
+  t.match(crosswalk.json().classification.commonType, { code: 'WEAPON', foundBy: 'crosswalk' });
+  t.equal(crosswalk.json().classification.gate.value, 'police_secure_first');
+  const looser = await app.inject({
+    method: 'POST',
+    url: '/v1/admin/rules/dry-run',
+    headers: auth,
+    payload: {
+      call,
+      rules: {
+        'calltypes/town.yaml': `jurisdictions: [${call.agency.jurisdiction}]\ncallTypes:\n  - { code: X, apco: WEAPON, floor: civilian_ok }\n`,
+      },
+    },
+  });
+  t.match(assertProblem(t, looser, 422, 'ERR_RULES_INVALID'), {
+    errors: [{ path: 'calltypes/town.yaml:3' }],
+  });
+
   const broken = await app.inject({
     method: 'POST',
     url: '/v1/admin/rules/dry-run',

@@ -77,6 +77,19 @@ t.test('a generated client drives triage, lookup, feedback and the referral queu
   });
   t.equal(again.data?.decisionId, decision.decisionId);
 
+  // Every decision carries the call's APCO common type, in the response and as stored.
+  const { narrative: _narrative, ...quiet } = devCases()[0]!.call;
+  const typed = await api.POST('/v1/triage', {
+    body: freshCall({ ...quiet, callType: { code: 'ASLT W/ WPN' } }),
+  });
+  t.equal(typed.response.status, 200);
+  t.match(typed.data?.commonType, { code: 'NCRASLTWF', foundBy: 'vocabulary', floor: 'police_secure_first' });
+  t.equal(typed.data?.gate.value, 'police_secure_first', 'the floor of a weapon call type');
+  const typedAgain = await api.GET('/v1/decisions/{decisionId}', {
+    params: { path: { decisionId: typed.data!.decisionId } },
+  });
+  t.same(typedAgain.data?.commonType, typed.data?.commonType, 'stored with the decision');
+
   const history = await api.GET('/v1/incidents/{incidentId}/decisions', {
     params: { path: { incidentId: decision.incidentId } },
   });

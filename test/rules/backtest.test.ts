@@ -50,9 +50,36 @@ t.test('backtest: the same rules change nothing; a stricter threshold loses exac
       call: c.call,
       categories: r.categories.map((x) => x.category),
       gate: r.gate.value,
+      commonType: r.commonType.code,
     };
   });
   const same = backtest(rules, stored);
+  t.same(same.commonTypeMoves, {}, 'no APCO type moves under the rules that decided');
+
+  // A crosswalk change: the first call's code becomes APCO WEAPON in its town.
+  const cw = mkdtempSync(join(tmpdir(), 'rules-'));
+  t.teardown(() => rmSync(cw, { recursive: true, force: true }));
+  cpSync(DEFAULT_RULES_DIR, cw, { recursive: true });
+  const first = cases[0]!.call;
+  writeFileSync(
+    join(cw, 'calltypes', 'town.yaml'),
+    `jurisdictions: [${first.agency.jurisdiction}]\ncallTypes:\n  - { code: ${JSON.stringify(first.callType.code)}, apco: WEAPON }\n`,
+  );
+  const withCrosswalk = await loadRuleset(cw);
+  if (!withCrosswalk.ok) throw new Error('the crosswalk candidate does not load');
+  const moved = backtest(withCrosswalk.ruleset, stored);
+  const sameType = cases.filter(
+    (c) => c.call.agency.jurisdiction === first.agency.jurisdiction && c.call.callType.code === first.callType.code,
+  );
+  const was = evaluate(rules, first).commonType.code ?? 'none';
+  t.not(was, 'WEAPON');
+  t.same(moved.commonTypeMoves, { [`${was} -> WEAPON`]: sameType.length }, 'what the crosswalk change moves');
+  t.same(
+    [...moved.changed, ...moved.loosened].map((c) => [c.after.commonType, c.after.gate]),
+    sameType.map(() => ['WEAPON', 'police_secure_first']),
+    'each of those calls, now gated police_secure_first',
+  );
+  t.same(moved.loosened, []);
   t.equal(same.calls, cases.length);
   t.equal(same.unchanged, cases.length, 'nothing changes under the rules that decided');
   t.same(same.loosened, []);

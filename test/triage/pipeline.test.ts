@@ -51,6 +51,25 @@ function suite(
       t.ok(d.rulesVersion && d.policyVersion, 'versions recorded');
       t.equal(await count('decisions', 'event_id = $1', [call.eventId]), 1);
       t.same(emitted.at(-1)?.decisionId, d.decisionId, 'emitted');
+      t.ok(d.commonType, 'the decision carries the APCO common type');
+      t.same(emitted.at(-1)?.commonType, d.commonType, 'on Kafka too');
+      const stored = await db.query<{ ct: unknown }>(
+        `SELECT decision->'commonType' AS ct FROM decisions WHERE event_id = $1`,
+        [call.eventId],
+      );
+      t.same(stored.rows[0]?.ct, d.commonType, 'and in the stored decision');
+    });
+
+    t.test('a code-only weapon call type is placed and gated police_secure_first', async (t) => {
+      const { narrative: _narrative, screening: _screening, ...rest } = base;
+      const call = freshCall({ ...rest, callType: { code: 'Q77', commonType: 'WEAPON' } });
+      const out = await triage(call, deps);
+      t.equal(out.kind, 'decided');
+      if (out.kind !== 'decided') return;
+      t.match(out.decision.commonType, { code: 'WEAPON', name: 'Weapon Violation', foundBy: 'call' });
+      t.equal(out.decision.gate.value, 'police_secure_first');
+      t.match(out.decision.gate.reasons[0], { ruleId: 'apco:WEAPON', field: 'callType.commonType' });
+      t.match(out.decision.summary, [/./, /Police secure first: Call type Q77 is APCO WEAPON/]);
     });
 
     t.test('a replayed event returns the stored decision and stores nothing new', async (t) => {

@@ -502,6 +502,29 @@ export interface components {
         };
       };
     };
+    /** @description The APCO 2.103 common incident type of a call and how it was found */
+    CommonType: {
+      /** @description The APCO 2.103 code, e.g. WEAPON; null when not placed */
+      code: string | null;
+      /** @description Its APCO name, e.g. "Weapon Violation" */
+      name: string | null;
+      /**
+       * @description crosswalk: the jurisdiction's crosswalk row for the call's code or description; call: the callType.commonType the CAD sent; code: the call's code is itself an APCO code; vocabulary: the national default vocabulary matched the description or code; none: not placed
+       * @enum {string}
+       */
+      foundBy: 'crosswalk' | 'call' | 'code' | 'vocabulary' | 'none';
+      /** @description The crosswalk row ('crosswalk:<file>:<code>') or APCO type ('apco:<code>') that placed it: the ruleId of its evidence and gate reason */
+      ref?: string;
+      /** @description The crosswalk file of that row or type, relative to the rules folder */
+      file?: string;
+      line?: number;
+      /** @description The words of the call type the vocabulary matched */
+      matched?: string;
+      /** @description The least cautious gate this call type allows; null when not placed */
+      floor: ('civilian_ok' | 'co_response_only' | 'police_secure_first') | null;
+      /** @description The category hints of the type (or row) */
+      categories: string[];
+    };
     /** @description Categories, safety gate and screening questions for one call */
     Classification: {
       /** @description Content hash of the rules files that made this classification */
@@ -552,6 +575,7 @@ export interface components {
           reason: string;
         }[];
       };
+      commonType: components['schemas']['CommonType'];
     };
     /** @description The recommended response and why */
     Routing: {
@@ -652,6 +676,8 @@ export interface components {
       policyVersion: string;
       /** @description Why, in one to three plain lines */
       summary: string[];
+      /** @description The APCO 2.103 common incident type of the call and how it was found (set on every decision; absent only on decisions stored before call-type crosswalks existed) */
+      commonType?: components['schemas']['CommonType'];
       categories: {
         category: string;
         score: number;
@@ -747,6 +773,8 @@ export interface components {
       to: string;
       /** @description The zone of weeks and hours of the week */
       timeZone: string;
+      /** @description Calls of the period that are demo data (made by cad-triage demo); 0 in a real history */
+      demoCalls: number;
       calls: {
         total: number;
         byCategory: {
@@ -1918,7 +1946,7 @@ export interface operations {
       content: {
         'application/json': {
           call: components['schemas']['CallEventInput'];
-          /** @description Candidate rules files by name (YAML text): each replaces the serving file of that name or is added; the other files and the rule tests are the serving folder’s */
+          /** @description Candidate rules files by name (YAML text), crosswalk files as calltypes/<name>.yaml: each replaces the serving file of that name or is added; the other files and the rule tests are the serving folder’s */
           rules?: {
             [key: string]: string;
           };
