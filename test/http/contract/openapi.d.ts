@@ -640,6 +640,8 @@ export interface components {
       to: string;
       /** @description The zone of weeks and hours of the week */
       timeZone: string;
+      /** @description Calls of the period that are demo data (made by cad-triage demo); 0 in a real history */
+      demoCalls: number;
       calls: {
         total: number;
         byCategory: {
