@@ -60,6 +60,11 @@ t.test('a typed EIDO is decided with its APCO type; a later update supersedes it
     d.categories.some((c) => c.category === 'behavioral_health'),
     'the note and the type make it a behavioral health call',
   );
+  t.match(
+    (d as unknown as { commonType: unknown }).commonType,
+    { code: 'SUICTHRT', foundBy: 'call' },
+    'the decision carries the APCO type the EIDO sent',
+  );
   const { rows } = await ts.service.resources.db.query<{ call: { callType: unknown; subjects: unknown } }>(
     'SELECT call FROM decisions WHERE decision_id = $1',
     [d.decisionId],

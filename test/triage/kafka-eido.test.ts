@@ -152,6 +152,7 @@ t.test(
       [ty?.d.decisionId],
     );
     t.equal(stored.rows[0]?.call.callType.commonType, 'SUICTHRT', 'the APCO type reaches the pipeline');
+    t.match(ty?.d.commonType, { code: 'SUICTHRT', foundBy: 'call' }, 'and the emitted decision carries it');
     t.ok(bySubject(withCe.incidentId), 'a call event with CloudEvents headers is decided');
     t.ok(bySubject(plain.incidentId), 'a call event without them is decided');
 
