@@ -27,6 +27,10 @@ export const HEADERS = Object.freeze({
   dlqSourcePartition: 'x-dlq-source-partition',
   dlqSourceOffset: 'x-dlq-source-offset',
   dlqAttempts: 'x-dlq-attempts',
+  /** Set when the original did not fit the dead-letter topic: its id in the dead_letters table. */
+  dlqArchived: 'x-dlq-archived-id',
+  /** With x-dlq-archived-id: the original value's size; the record carries only its beginning. */
+  dlqOriginalBytes: 'x-dlq-original-bytes',
 });
 
 /** The largest call event accepted, on Kafka and REST alike. */
