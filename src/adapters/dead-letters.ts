@@ -11,9 +11,7 @@ const storableText = (s: string) => s.toWellFormed().replaceAll('\u0000', '\ufff
 
 export function createDeadLetterArchive(db: Database): DeadLetterArchive & {
   /** The archived original of `id`, or null. */
-  get(
-    id: string,
-  ): Promise<{
+  get(id: string): Promise<{
     key: Buffer | null;
     value: Buffer | null;
     headers: Record<string, Buffer>;
