@@ -56,19 +56,24 @@ export async function startService(
     })());
 
   try {
-    const resources = await openResources(config, logger, options.kafka ? { kafka: options.kafka } : {});
-    closers.push(() => resources.close());
-
     const rules = createRulesStore({ dir: config.RULES_DIR, logger, watch: options.watchRules ?? true });
-    await rules.start();
-    closers.push(() => rules.stop());
     const policies = createPolicyStore({
       dir: join(config.RULES_DIR, 'policies'),
       logger,
       watch: options.watchRules ?? true,
     });
-    await policies.start();
-    closers.push(() => policies.stop());
+    // Opened side by side: compiling the rules takes CPU while the connections wait on the network,
+    // and a restarted replica should serve as soon as it can.
+    const [opened, rulesStarted, policiesStarted] = await Promise.allSettled([
+      openResources(config, logger, options.kafka ? { kafka: options.kafka } : {}),
+      rules.start(),
+      policies.start(),
+    ]);
+    if (opened.status === 'fulfilled') closers.push(() => opened.value.close());
+    if (rulesStarted.status === 'fulfilled') closers.push(() => rules.stop());
+    if (policiesStarted.status === 'fulfilled') closers.push(() => policies.stop());
+    for (const r of [opened, rulesStarted, policiesStarted]) if (r.status === 'rejected') throw r.reason;
+    const resources = (opened as PromiseFulfilledResult<Resources>).value;
 
     const metrics = createMetrics();
     const showVersions = () => {

@@ -102,6 +102,9 @@ function openConsumer(
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     allowAutoTopicCreation: false,
+    // A fetch waits at most this long for records; stop() waits for the fetch in flight, so this
+    // bounds how long a SIGTERM takes when a partition is idle or paused (kafkajs' default is 5 s).
+    maxWaitTimeInMs: 1000,
     // A crash while stopping must not start the consumer again behind our back.
     retry: { restartOnFailure: () => Promise.resolve(!stopping) },
   });
