@@ -59,8 +59,11 @@ interface Topic {
   maxMessageBytes: number;
 }
 
-/** A test's hook on every send: return an error to make the send fail with it (nothing is stored). */
-export type SendFault = (records: readonly OutgoingRecord[]) => Error | undefined;
+/**
+ * A test's hook on every send: return an error to make the send fail with it (nothing is stored), or
+ * a promise to hold the send until it settles (a broker that does not answer).
+ */
+export type SendFault = (records: readonly OutgoingRecord[]) => Error | Promise<unknown> | undefined;
 
 /** A client of the twin; its consumers can also crash. */
 export interface MemoryKafkaClient extends KafkaClient {
@@ -108,9 +111,10 @@ export function createMemoryKafka(
     return map;
   };
 
-  const produce = (records: readonly OutgoingRecord[]) => {
+  const produce = async (records: readonly OutgoingRecord[]) => {
     const injected = fault?.(records);
-    if (injected) throw injected;
+    if (injected instanceof Error) throw injected;
+    if (injected) await injected;
     for (const r of records) {
       const topic = topicOf(r.topic);
       const bytes = recordBytes(r);
@@ -281,7 +285,7 @@ export function createMemoryKafka(
             async send(records) {
               await Promise.resolve(); // asynchronous like a network round trip
               if (producerClosed || closed) throw new Error('the producer is closed');
-              produce(records);
+              await produce(records);
             },
             close() {
               producerClosed = true;

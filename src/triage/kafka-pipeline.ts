@@ -94,7 +94,16 @@ export function createDecisionEmitter(
       if (closed) return;
       closed = true;
       clearTimeout(timer);
-      if (waiting.size > 0 && !(await drain().catch(() => false))) {
+      // One last attempt, bounded: a shutdown must not wait on the broker's own retries.
+      let bound: NodeJS.Timeout | undefined;
+      const drained =
+        waiting.size === 0 ||
+        (await Promise.race([
+          drain().catch(() => false),
+          new Promise<false>((resolve) => (bound = setTimeout(() => resolve(false), 1000))),
+        ]));
+      clearTimeout(bound);
+      if (!drained) {
         log.error(
           { pending: waiting.size, decisionIds: [...waiting.keys()] },
           'stored decisions not emitted at shutdown: replay them from the decisions table',

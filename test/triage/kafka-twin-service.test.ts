@@ -165,3 +165,31 @@ t.test('REST and health answer while the consumer waits to join its group; healt
   const after = await second.app.inject({ method: 'GET', url: '/health/ready' });
   t.match(after.json(), { kafka: { consumer: 'consuming' } });
 });
+
+t.test(
+  'closing with a decision still waiting to be emitted does not wait on a broker that is down',
+  async (t) => {
+    const broker = createMemoryKafka();
+    const svc = await service(t, broker);
+    // The first decision send fails; later ones hang, as kafkajs does through its own retries.
+    let sends = 0;
+    broker.failSends((records) => {
+      if (!records.some((r) => r.topic === topics.decisions)) return undefined;
+      sends += 1;
+      return sends === 1
+        ? new MemoryKafkaError('REQUEST_TIMED_OUT', 'timed out', true)
+        : new Promise(() => {});
+    });
+    const res = await svc.app.inject({
+      method: 'POST',
+      url: '/v1/triage',
+      payload: freshCall(cases[2]!.call),
+    });
+    t.equal(res.headers['x-decision-emit'], 'pending');
+    const started = performance.now();
+    await svc.close();
+    const ms = performance.now() - started;
+    t.ok(sends >= 2, 'the last attempt was made, and hung');
+    t.ok(ms < 3000, `closed in ${ms.toFixed(0)} ms with an emit pending`);
+  },
+);
