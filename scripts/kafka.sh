@@ -112,7 +112,7 @@ start() {
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     [[ "$cluster_id" != -* ]] && break
   done
-  echo "formatting .kafka/data (cluster id $cluster_id)"
+  echo "formatting $DATA (cluster id $cluster_id)"
   tool kafka.tools.StorageTool format --config "$PROPS" --cluster-id "$cluster_id" --standalone \
     >"$STATE/format.log" 2>&1 || { cat "$STATE/format.log" >&2; die "storage format failed"; }
 
@@ -128,7 +128,7 @@ start() {
   local _
   for _ in $(seq 50); do running_pid >/dev/null && break; sleep 0.1; done
   pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  echo "starting kafka $KAFKA_VERSION (pid ${pid:-?}, log .kafka/server.log)"
+  echo "starting kafka $KAFKA_VERSION (pid ${pid:-?}, log $LOG)"
 
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) why="timed out after ${KAFKA_START_TIMEOUT}s"
   while :; do
