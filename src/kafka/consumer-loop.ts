@@ -7,6 +7,7 @@
  */
 import type { Logger } from '../logger.ts';
 import { classifySendError, sendErrorType } from './failures.ts';
+import { createStallWatch } from './stall-watch.ts';
 import {
   fits,
   fullCopy,
@@ -142,34 +143,8 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
       });
     });
 
-  // --- stall detection: a partition with lag whose resolved offset does not move ------------------
-  const progress = new Map<number, { lag: number; since: number; stalled: boolean }>();
-  const noteProgress = (partition: number, lag: number, advanced: boolean) => {
-    const p = progress.get(partition) ?? { lag, since: Date.now(), stalled: false };
-    p.lag = lag;
-    if (advanced || lag === 0) {
-      p.since = Date.now();
-      if (p.stalled) {
-        p.stalled = false;
-        log.info({ partition }, 'partition advancing again');
-        opts.onStall?.(partition, false);
-      }
-    }
-    progress.set(partition, p);
-  };
-  const checkStalls = () => {
-    for (const [partition, p] of progress) {
-      if (!p.stalled && p.lag > 0 && Date.now() - p.since >= stallAfterMs) {
-        p.stalled = true;
-        log.error(
-          { partition, lag: p.lag, stalledForMs: Date.now() - p.since },
-          'partition not advancing while it has lag',
-        );
-        opts.onStall?.(partition, true);
-      }
-    }
-  };
-  let stallTimer: NodeJS.Timeout | undefined;
+  const stalls = createStallWatch({ stallAfterMs, logger: log, onStall: opts.onStall });
+  const noteProgress = stalls.note;
 
   /** Polls until the dependencies answer, then resumes the partition. Ends quietly on stop. */
   const resumeWhenHealthy = async (resume: () => void, partition: number) => {
@@ -329,7 +304,7 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
 
     const resolve = (offset: string) => {
       batch.resolveOffset(offset);
-      noteProgress(partition, Math.max(0, progress.get(partition)!.lag - 1), true);
+      noteProgress(partition, Math.max(0, stalls.lag(partition) - 1), true);
     };
 
     /** Produces what is pending, then resolves its offsets. */
@@ -413,7 +388,7 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
       return (starting ??= (async () => {
         state = 'joining';
         if (stopping) return;
-        stallTimer = setInterval(checkStalls, Math.max(10, Math.min(5000, Math.floor(stallAfterMs / 4))));
+        stalls.start();
         try {
           await consumer.run(eachBatch);
           if (!stopping) state = 'consuming';
@@ -427,7 +402,7 @@ export function createConsumerLoop(opts: ConsumerLoopOptions): ConsumerLoop {
     stop() {
       return (stopping ??= (async () => {
         stopRequested();
-        clearInterval(stallTimer);
+        stalls.stop();
         await consumer.stop();
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
