@@ -248,8 +248,14 @@ export async function renderAsyncApi(): Promise<string> {
         DeadLetter: {
           name: 'DeadLetter',
           title: 'Dead-lettered record',
-          description: 'The original value, byte for byte (it may not be JSON).',
-          payload: { description: 'The original record value, unchanged' },
+          description:
+            'The original key, value and headers, byte for byte (the value may not be JSON), with the reason in x-dlq-* headers. ' +
+            "When that copy would not fit the topic's max.message.bytes, the original is stored whole in the service's database " +
+            '(table dead_letters) and the record carries x-dlq-archived-id and x-dlq-original-bytes, and only the beginning of the value.',
+          payload: {
+            description:
+              'The original record value, unchanged; or its beginning when x-dlq-archived-id is set',
+          },
           headers: {
             type: 'object',
             properties: {
@@ -262,6 +268,14 @@ export async function renderAsyncApi(): Promise<string> {
               [HEADERS.dlqSourcePartition]: { type: 'string' },
               [HEADERS.dlqSourceOffset]: { type: 'string' },
               [HEADERS.dlqAttempts]: { type: 'string' },
+              [HEADERS.dlqArchived]: {
+                type: 'string',
+                description: 'Set when the original did not fit: its id in the dead_letters table',
+              },
+              [HEADERS.dlqOriginalBytes]: {
+                type: 'string',
+                description: "With x-dlq-archived-id: the original value's size in bytes",
+              },
             },
             required: [HEADERS.dlqErrorCode, HEADERS.dlqErrorMessage, HEADERS.dlqSourceTopic],
           },

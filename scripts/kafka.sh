@@ -8,7 +8,8 @@
 #   scripts/kafka.sh status   exit 0 if running and serving, 1 otherwise
 #
 # Environment: KAFKA_VERSION (4.1.2), KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093),
-# KAFKA_PARTITIONS (3), KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_START_TIMEOUT (120 s).
+# KAFKA_PARTITIONS (3), KAFKA_HEAP_OPTS (-Xms256m -Xmx512m), KAFKA_START_TIMEOUT (120 s),
+# KAFKA_STATE_DIR (.kafka: data, pid file and logs; a second broker on other ports needs its own).
 set -euo pipefail
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
@@ -22,10 +23,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONF_DIR="$ROOT/scripts/kafka"
 KDIR="$ROOT/.kafka"
 LIB="$KDIR/lib-$KAFKA_VERSION"
-DATA="$KDIR/data"
-PIDFILE="$KDIR/kafka.pid"
-LOG="$KDIR/server.log"
-PROPS="$KDIR/server.properties"
+# The jars are shared; a broker's state is its own, so private brokers (the fault suite) can run
+# beside the usual one.
+STATE="${KAFKA_STATE_DIR:-$KDIR}"
+DATA="$STATE/data"
+PIDFILE="$STATE/kafka.pid"
+LOG="$STATE/server.log"
+PROPS="$STATE/server.properties"
 BOOTSTRAP="127.0.0.1:$KAFKA_PORT"
 
 if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then JAVA="$JAVA_HOME/bin/java"; else JAVA=java; fi
@@ -108,9 +112,9 @@ start() {
     cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     [[ "$cluster_id" != -* ]] && break
   done
-  echo "formatting .kafka/data (cluster id $cluster_id)"
+  echo "formatting $DATA (cluster id $cluster_id)"
   tool kafka.tools.StorageTool format --config "$PROPS" --cluster-id "$cluster_id" --standalone \
-    >"$KDIR/format.log" 2>&1 || { cat "$KDIR/format.log" >&2; die "storage format failed"; }
+    >"$STATE/format.log" 2>&1 || { cat "$STATE/format.log" >&2; die "storage format failed"; }
 
   : >"$LOG"
   # setsid: the broker gets its own session, so it outlives this shell and its Ctrl-C.
@@ -119,12 +123,12 @@ start() {
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
     "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j2.configurationFile="$CONF_DIR/log4j2.properties" \
-    -Dkafka.logs.dir="$KDIR" -cp "$LIB/*" kafka.Kafka "$PROPS" \
+    -Dkafka.logs.dir="$STATE" -cp "$LIB/*" kafka.Kafka "$PROPS" \
     </dev/null >>"$LOG" 2>&1 &
   local _
   for _ in $(seq 50); do running_pid >/dev/null && break; sleep 0.1; done
   pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  echo "starting kafka $KAFKA_VERSION (pid ${pid:-?}, log .kafka/server.log)"
+  echo "starting kafka $KAFKA_VERSION (pid ${pid:-?}, log $LOG)"
 
   local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) why="timed out after ${KAFKA_START_TIMEOUT}s"
   while :; do

@@ -61,10 +61,16 @@ step contracts-lint bash -c 'out=$(npx redocly lint 2>&1); s=$?; echo "$out" | g
 
 # --- tests ------------------------------------------------------------------------------------
 mkdir -p .tap
+rm -rf .tap/logs
+# Every log line of the run (each process, at debug level whatever LOG_LEVEL says) also goes to
+# .tap/logs, which is then scanned for the narratives, names, phones and addresses the tests send.
+export CAD_TRIAGE_LOG_DIR=$PWD/.tap/logs
 echo "== tests"
 npx tap --reporter=tap 2>&1 | tee .tap/output.tap
 tap_status=${PIPESTATUS[0]}
 [[ $tap_status == 0 ]] || failed_steps+=("tests")
+unset CAD_TRIAGE_LOG_DIR
+step log-scan node scripts/scan-logs.ts .tap/logs
 
 summary=$(grep -E '^# \{ total: ' .tap/output.tap | tail -1)
 passed=$(sed -nE 's/.*pass: ([0-9]+).*/\1/p' <<<"$summary")

@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Resources } from './resources.ts';
 import { installProblemHandler } from './http/problem.ts';
-import { healthRoutes } from './http/health.ts';
+import { healthRoutes, type KafkaHealth } from './http/health.ts';
 import { triageRoutes } from './http/triage.ts';
 import { recordRoutes } from './http/records.ts';
 import { reportRoutes } from './http/reports.ts';
@@ -32,6 +32,8 @@ export interface AppDeps {
   triage?: { deps: TriageDeps; metrics: Metrics };
   /** The rules and policy stores, for the admin routes. */
   admin?: { rules: RulesStore; policies: PolicyStore };
+  /** Kafka's health, reported apart from the checks REST needs. */
+  kafka?: KafkaHealth;
   /** How long a key lookup is cached in process (default 5 s); tests that revoke keys use 0. */
   authCacheMs?: number;
 }
@@ -121,7 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  await app.register(healthRoutes, { checks: deps.resources.checks });
+  await app.register(healthRoutes, { checks: deps.resources.checks, kafka: deps.kafka });
   if (deps.triage) {
     const { registry } = deps.triage.metrics;
     app.get(

@@ -34,6 +34,10 @@ export const HEADERS = Object.freeze({
   ceSource: 'ce_source',
   ceTime: 'ce_time',
   ceSubject: 'ce_subject',
+  /** Set when the original did not fit the dead-letter topic: its id in the dead_letters table. */
+  dlqArchived: 'x-dlq-archived-id',
+  /** With x-dlq-archived-id: the original value's size; the record carries only its beginning. */
+  dlqOriginalBytes: 'x-dlq-original-bytes',
 });
 
 /** The CloudEvents attributes of the records the service produces. */

@@ -60,6 +60,12 @@ export function createMetrics() {
       labelNames: ['partition'],
       registers: r,
     }),
+    stalled: new Gauge({
+      name: 'cad_triage_consumer_stalled',
+      help: '1 while a partition has lag and its committed position has not moved for 30 s',
+      labelNames: ['partition'],
+      registers: r,
+    }),
     lag: new Gauge({
       name: 'cad_triage_consumer_lag',
       help: 'Consumer lag by partition',

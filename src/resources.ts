@@ -3,7 +3,7 @@ import { DEFAULTS } from './definitions.ts';
 import type { Logger } from './logger.ts';
 import type { Database } from './adapters/database.ts';
 import type { KeyValueStore } from './adapters/store.ts';
-import type { KafkaConnection } from './adapters/kafka.ts';
+import type { KafkaClient } from './kafka/types.ts';
 import { migrate, readMigrations } from './adapters/migrations.ts';
 
 /** The external (or embedded) components the service runs on, chosen by the configuration. */
@@ -11,8 +11,8 @@ export interface Resources {
   db: Database;
   store: KeyValueStore;
   /** Absent on REST-only deployments (no KAFKA_BROKERS). */
-  kafka?: KafkaConnection;
-  /** One readiness probe per component, by name. */
+  kafka?: KafkaClient;
+  /** One readiness probe per component REST needs, by name (Kafka is reported apart: health.ts). */
   checks: Record<string, () => Promise<void>>;
   /** Closes everything in reverse order of opening. Idempotent. */
   close(): Promise<void>;
@@ -37,7 +37,14 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
  * Opens each component the configuration switches on, or its embedded twin, and applies migrations.
  * If any step fails, what was already opened is closed before the error is rethrown.
  */
-export async function openResources(config: Config, logger: Logger): Promise<Resources> {
+export async function openResources(
+  config: Config,
+  logger: Logger,
+  options: {
+    /** A Kafka client to use instead of connecting to KAFKA_BROKERS (tests: the in-memory twin). */
+    kafka?: KafkaClient;
+  } = {},
+): Promise<Resources> {
   const opened: Array<{ name: string; close: () => Promise<void> }> = [];
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -59,18 +66,21 @@ export async function openResources(config: Config, logger: Logger): Promise<Res
       : (await import('./adapters/memory-store.ts')).createMemoryStore();
     opened.push({ name: store.kind, close: () => store.close() });
 
-    let kafka: KafkaConnection | undefined;
-    if (config.KAFKA_BROKERS) {
+    let kafka: KafkaClient | undefined = options.kafka;
+    if (!kafka && config.KAFKA_BROKERS) {
       kafka = await (
-        await import('./adapters/kafka.ts')
-      ).openKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
-      opened.push({ name: 'kafka', close: () => kafka!.close() });
+        await import('./kafka/kafkajs.ts')
+      ).openKafkajs({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
+    }
+    if (kafka) {
+      const client = kafka;
+      opened.push({ name: 'kafka', close: () => client.close() });
       if (config.KAFKA_CREATE_TOPICS) {
         const spec = {
-          numPartitions: config.KAFKA_TOPIC_PARTITIONS,
-          replicationFactor: config.KAFKA_TOPIC_REPLICATION,
+          partitions: config.KAFKA_TOPIC_PARTITIONS,
+          replication: config.KAFKA_TOPIC_REPLICATION,
         };
-        await kafka.ensureTopics([
+        await client.ensureTopics([
           { topic: config.KAFKA_TOPIC_CALLS, ...spec },
           { topic: config.KAFKA_TOPIC_DECISIONS, ...spec },
           { topic: config.KAFKA_TOPIC_DLQ, ...spec },
@@ -82,7 +92,6 @@ export async function openResources(config: Config, logger: Logger): Promise<Res
       [db.kind]: () => db.ping(),
       [store.kind === 'redis' ? 'redis' : 'cache']: () => store.ping(),
     };
-    if (kafka) checks.kafka = () => kafka.ping();
     return kafka ? { db, store, kafka, checks, close } : { db, store, checks, close };
   } catch (err) {
     await close();

@@ -17,7 +17,10 @@ import { createPolicyStore, type PolicyStore } from './routing/index.ts';
 import type { TriageDeps } from './triage/pipeline.ts';
 import { createRecorder } from './triage/recorder.ts';
 import { startNarrativePurge } from './triage/retention.ts';
-import { createCallConsumer, openDecisionProducer } from './triage/kafka-pipeline.ts';
+import { createCallConsumer, createDecisionEmitter } from './triage/kafka-pipeline.ts';
+import { createDeadLetterArchive } from './adapters/dead-letters.ts';
+import type { KafkaClient } from './kafka/types.ts';
+import type { ConsumerLoop } from './kafka/consumer-loop.ts';
 
 export interface Service {
   app: FastifyInstance;
@@ -26,6 +29,8 @@ export interface Service {
   policies: PolicyStore;
   metrics: Metrics;
   deps: TriageDeps;
+  /** The Kafka call consumer, when Kafka is configured; it joins its group in the background. */
+  consumer?: ConsumerLoop;
   /** Stops intake first, then closes everything in reverse order of opening. Idempotent. */
   close(): Promise<void>;
 }
@@ -33,7 +38,14 @@ export interface Service {
 export async function startService(
   config: Config,
   logger: Logger,
-  options: { now?: () => Date; watchRules?: boolean } = {},
+  options: {
+    now?: () => Date;
+    watchRules?: boolean;
+    /** A Kafka client instead of KAFKA_BROKERS (tests: the in-memory twin, kafka/memory.ts). */
+    kafka?: KafkaClient;
+    /** How long a partition with lag may stand still before it is reported stalled (ms). */
+    stallAfterMs?: number;
+  } = {},
 ): Promise<Service> {
   const closers: Array<() => Promise<void>> = [];
   let closing: Promise<void> | undefined;
@@ -45,19 +57,24 @@ export async function startService(
     })());
 
   try {
-    const resources = await openResources(config, logger);
-    closers.push(() => resources.close());
-
     const rules = createRulesStore({ dir: config.RULES_DIR, logger, watch: options.watchRules ?? true });
-    await rules.start();
-    closers.push(() => rules.stop());
     const policies = createPolicyStore({
       dir: join(config.RULES_DIR, 'policies'),
       logger,
       watch: options.watchRules ?? true,
     });
-    await policies.start();
-    closers.push(() => policies.stop());
+    // Opened side by side: compiling the rules takes CPU while the connections wait on the network,
+    // and a restarted replica should serve as soon as it can.
+    const [opened, rulesStarted, policiesStarted] = await Promise.allSettled([
+      openResources(config, logger, options.kafka ? { kafka: options.kafka } : {}),
+      rules.start(),
+      policies.start(),
+    ]);
+    if (opened.status === 'fulfilled') closers.push(() => opened.value.close());
+    if (rulesStarted.status === 'fulfilled') closers.push(() => rules.stop());
+    if (policiesStarted.status === 'fulfilled') closers.push(() => policies.stop());
+    for (const r of [opened, rulesStarted, policiesStarted]) if (r.status === 'rejected') throw r.reason;
+    const resources = (opened as PromiseFulfilledResult<Resources>).value;
 
     const metrics = createMetrics();
     const showVersions = () => {
@@ -89,14 +106,19 @@ export async function startService(
     const purge = startNarrativePurge(resources.db, config, logger, deps.now);
     closers.push(() => purge.stop());
 
+    let consumer: ConsumerLoop | undefined;
     if (resources.kafka) {
-      const kafka = resources.kafka.kafka;
-      const producer = await openDecisionProducer(kafka, config.KAFKA_TOPIC_DECISIONS);
+      const client = resources.kafka;
+      const producer = await client.producer();
       closers.push(() => producer.close());
-      deps.emit = producer.emit;
-      const consumer = createCallConsumer({
-        kafka,
-        producer: producer.producer,
+      const emitter = createDecisionEmitter(producer, config.KAFKA_TOPIC_DECISIONS, logger);
+      closers.push(() => emitter.close());
+      deps.emit = emitter.emit;
+      deps.emitLater = emitter.retryLater;
+      const loop = createCallConsumer({
+        client,
+        producer,
+        archive: createDeadLetterArchive(resources.db),
         groupId: config.KAFKA_GROUP_ID,
         topic: config.KAFKA_TOPIC_CALLS,
         dlqTopic: config.KAFKA_TOPIC_DLQ,
@@ -104,14 +126,21 @@ export async function startService(
         deps,
         metrics,
         logger,
+        ...(options.stallAfterMs !== undefined ? { stallAfterMs: options.stallAfterMs } : {}),
         healthy: async () => {
-          await Promise.all([resources.db.ping(), resources.store.ping()]);
+          await Promise.all([resources.db.ping(), resources.store.ping(), client.ping()]);
           return true;
         },
       });
-      await consumer.start();
+      consumer = loop;
+      // Joined in the background: after a crash the group waits for the dead member's session to
+      // time out (~30 s), and REST must serve meanwhile. /health reports the consumer's state.
+      loop.start().then(
+        () => logger.info({ groupId: config.KAFKA_GROUP_ID }, 'kafka consumer joined its group'),
+        (err: unknown) => logger.error({ err }, 'kafka consumer could not join its group'),
+      );
       // Closed first: stop taking events before anything they need goes away.
-      closers.push(() => consumer.stop());
+      closers.push(() => loop.stop());
     }
 
     // The embedded default's first start makes a local admin key and shows it once; with PostgreSQL,
@@ -123,9 +152,17 @@ export async function startService(
       resources,
       triage: { deps, metrics },
       admin: { rules, policies },
+      ...(resources.kafka && consumer
+        ? {
+            kafka: {
+              ping: () => resources.kafka!.ping(),
+              consumer: consumer.state,
+            },
+          }
+        : {}),
     });
     closers.push(() => app.close());
-    return { app, resources, rules, policies, metrics, deps, close };
+    return { app, resources, rules, policies, metrics, deps, ...(consumer ? { consumer } : {}), close };
   } catch (err) {
     await close();
     throw err;

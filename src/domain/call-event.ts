@@ -6,6 +6,62 @@ import { z } from 'zod';
  * (CADs send more than we read), but every field we read is checked.
  */
 
+/** The longest id accepted (event, incident, agency, jurisdiction): one limit everywhere. */
+export const MAX_ID_LENGTH = 128;
+/** The largest revision: PostgreSQL's integer. */
+export const MAX_REVISION = 2_147_483_647;
+/** How deep the event's JSON may nest (unknown fields are kept, and must stay storable). */
+export const MAX_DEPTH = 16;
+/** How many values (strings, numbers, objects, ...) the event's JSON may hold in all. */
+export const MAX_VALUES = 5000;
+
+/** Control, format, private-use, unassigned characters and unpaired surrogates: none belong in an id. */
+const NOT_PRINTABLE = /\p{C}/u;
+
+/** An identifier: printable characters only, at most MAX_ID_LENGTH. */
+const id = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(MAX_ID_LENGTH)
+    .refine((v) => !NOT_PRINTABLE.test(v), { error: 'printable characters only (no control characters)' })
+    .describe(`${description}; printable characters only`);
+
+/**
+ * Everything storage would refuse, refused here instead (so it is a 400 or a validation dead letter on
+ * the first try, never a database error): strings — values and keys, known or unknown fields — must be
+ * well-formed UTF-16 (no unpaired surrogate: PostgreSQL's jsonb refuses them), and the JSON must not
+ * nest deeper than MAX_DEPTH nor hold more than MAX_VALUES values.
+ */
+function storable(value: unknown, ctx: z.RefinementCtx) {
+  let count = 0;
+  let reported = false;
+  const report = (path: PropertyKey[], message: string) => {
+    if (reported) return;
+    reported = true;
+    ctx.addIssue({ code: 'custom', path, message });
+  };
+  const walk = (v: unknown, path: PropertyKey[], depth: number) => {
+    if (reported) return;
+    if (++count > MAX_VALUES) return report([], `at most ${MAX_VALUES} values in all`);
+    if (typeof v === 'string') {
+      if (!v.isWellFormed()) report(path, 'contains an unpaired UTF-16 surrogate');
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    if (depth >= MAX_DEPTH) return report(path, `nested deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, [...path, i], depth + 1));
+      return;
+    }
+    for (const [key, item] of Object.entries(v)) {
+      if (!key.isWellFormed()) return report(path, 'a field name contains an unpaired UTF-16 surrogate');
+      walk(item, [...path, key], depth + 1);
+    }
+  };
+  walk(value, [], 0);
+}
+
 /** A CAD priority: 1 is the most urgent. */
 export const PrioritySchema = z.number().int().min(1).max(9);
 
@@ -41,8 +97,8 @@ export const CallSourceSchema = z.enum([
 ]);
 
 export const AgencySchema = z.object({
-  id: z.string().min(1).max(64).describe("The agency's ORI or PSAP id"),
-  jurisdiction: z.string().min(1).max(64).describe('Picks the routing policy'),
+  id: id("The agency's ORI or PSAP id"),
+  jurisdiction: id('Picks the routing policy'),
 });
 
 export const CallTypeSchema = z.object({
@@ -86,9 +142,14 @@ export const SubjectSchema = z
 
 export const CallEventSchema = z
   .object({
-    eventId: z.string().min(1).max(128).describe('Unique per event; the idempotency key'),
-    incidentId: z.string().min(1).max(128).describe('The CAD incident number; revisions share it'),
-    revision: z.number().int().min(1).describe('Grows with each update of the same incident'),
+    eventId: id('Unique per event; the idempotency key'),
+    incidentId: id('The CAD incident number; revisions share it'),
+    revision: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_REVISION)
+      .describe('Grows with each update of the same incident'),
     occurredAt: z.iso.datetime({ offset: true }).describe('When CAD recorded this revision'),
     agency: AgencySchema,
     callType: CallTypeSchema,
@@ -101,6 +162,10 @@ export const CallEventSchema = z
     screening: ScreeningSchema.optional(),
   })
   .loose()
-  .meta({ id: 'CallEvent', description: 'A CAD call event, version 1' });
+  .superRefine(storable)
+  .meta({
+    id: 'CallEvent',
+    description: `A CAD call event, version 1. Every string well-formed UTF-16; at most ${MAX_DEPTH} levels of nesting and ${MAX_VALUES} values in all.`,
+  });
 
 export type CallEvent = z.infer<typeof CallEventSchema>;

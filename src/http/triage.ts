@@ -101,6 +101,9 @@ export const triageRoutes: FastifyPluginAsync<{ deps: TriageDeps; metrics: Metri
         if (!allows(principal, outcome.decision.jurisdiction)) {
           throw new AppError('ERR_FORBIDDEN', 'this event id cannot be used by this key');
         }
+        // Stored, but its emit on Kafka failed and is being retried in the background: said in a header,
+        // so the caller does not resend (nor count a 503 for) a call that was decided.
+        if (outcome.emitted === false) void reply.header('x-decision-emit', 'pending');
         return reply.status(200).send(outcome.decision);
     }
   };

@@ -114,7 +114,7 @@ export function decodeCallRecord(
  * decision is recognisably the same event; time = when it was decided; subject = the incident) and
  * the service's own `x-decision-id` / `x-event-id` for consumers that predate CloudEvents.
  */
-export function decisionHeaders(decision: Decision): IHeaders {
+export function decisionHeaders(decision: Decision): Record<string, string> {
   return {
     [HEADERS.contentType]: 'application/json',
     [HEADERS.ceSpecversion]: CLOUDEVENTS.specversion,

@@ -4,8 +4,10 @@
  * Persisting also settles duplicates (the unique event id) and stale revisions (the locked incident)
  * in the same transaction as the decision, grouped with the events triaged at the same time.
  * It never throws on bad input (that is an `invalid` outcome); it throws only when a dependency
- * fails, with ERR_DEPENDENCY_UNAVAILABLE when the cause is an outage, so the caller can retry
- * (Kafka pauses, REST answers 503) without anything half-written: persistence is one transaction.
+ * fails: ERR_DEPENDENCY_UNAVAILABLE for an outage and ERR_DEPENDENCY_BUSY for a transient error,
+ * so the caller can retry (Kafka pauses or retries, REST answers 503) without anything half-written
+ * (persistence is one transaction); ERR_EVENT_REFUSED when the database refuses a value, never
+ * retried. Once the decision is stored, a failed emit no longer fails the call (see `emitLater`).
  */
 import { randomUUID } from 'node:crypto';
 import { CallEventSchema, type CallEvent } from '../domain/call-event.ts';
@@ -15,6 +17,7 @@ import type { Classification } from '../domain/classification.ts';
 import type { Routing } from '../domain/routing.ts';
 import type { Database } from '../adapters/database.ts';
 import type { KeyValueStore } from '../adapters/store.ts';
+import { classifyFailure, sqlstateOf } from '../adapters/failures.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { evaluate, type PreparedRuleset } from '../rules/index.ts';
@@ -34,6 +37,11 @@ export interface TriageDeps {
   policies: () => { policies: PolicySet; version: string };
   /** Publishes a decision (Kafka); absent on REST-only deployments. Must resolve only once durable. */
   emit?: (decision: Decision) => Promise<void>;
+  /**
+   * Takes over a stored decision whose `emit` failed, to emit it again later. When set, a failed emit
+   * does not fail the call: the outcome says `emitted: false` (the decision is stored either way).
+   */
+  emitLater?: (decision: Decision) => void;
   /** Keyed hash secret for phone numbers and addresses: they are never stored or counted in clear. */
   piiKey: string;
   /** Whether narratives are stored (NARRATIVE_RETENTION_DAYS > 0); they are purged when it runs out. */
@@ -50,10 +58,10 @@ export interface FieldError {
 export type TriageOutcome =
   /** The input is not a valid call event; nothing was stored. */
   | { kind: 'invalid'; errors: FieldError[] }
-  /** A new decision, persisted (and emitted when `emit` is set). */
-  | { kind: 'decided'; decision: Decision }
+  /** A new decision, persisted (and emitted when `emit` is set, unless `emitted` is false: see `emitLater`). */
+  | { kind: 'decided'; decision: Decision; emitted?: false }
   /** This event was triaged before: the stored decision, emitted again so a crash between persist and emit loses nothing. */
-  | { kind: 'duplicate'; decision: Decision }
+  | { kind: 'duplicate'; decision: Decision; emitted?: false }
   /** A revision older than (or equal to) one already decided: recorded, nothing new decided or emitted. */
   | {
       kind: 'stale';
@@ -68,35 +76,38 @@ export function fieldErrors(issues: ReadonlyArray<{ path: PropertyKey[]; message
   return issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
 }
 
-/** True when an error means a server is unreachable or going away, not that the data is wrong. */
-export function isOutage(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  const message = typeof e?.message === 'string' ? e.message : '';
-  return (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'EPIPE',
-      'ENOTFOUND',
-      'EHOSTUNREACH',
-      'ERR_DEPENDENCY_UNAVAILABLE',
-    ].includes(code) ||
-    /^(08|57P|53)/.test(code) || // PostgreSQL: connection exception, operator intervention, insufficient resources
-    /Connection terminated|Connection is closed|max retries per request|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|memory store is closed|PGlite is closed/i.test(
-      message,
-    )
-  );
-}
+export { isOutage } from '../adapters/failures.ts';
 
+/**
+ * Runs one call of a dependency and classifies its failure (adapters/failures.ts): an outage or a
+ * transient error becomes a 503-class AppError the caller may retry; a value the database refuses
+ * (SQLSTATE class 22 data exception or 23 integrity) is ERR_EVENT_REFUSED, never retried; anything
+ * else is rethrown as it is (an internal error). Messages name the SQLSTATE, never the data.
+ */
 async function dependency<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (isOutage(err))
-      throw new AppError('ERR_DEPENDENCY_UNAVAILABLE', `${what} unavailable`, { cause: err });
-    throw err;
+    const state = sqlstateOf(err);
+    switch (classifyFailure(err)) {
+      case 'outage':
+        throw new AppError('ERR_DEPENDENCY_UNAVAILABLE', `${what} unavailable`, { cause: err });
+      case 'transient':
+        throw new AppError('ERR_DEPENDENCY_BUSY', `${what} busy (SQLSTATE ${state ?? '?'}): retry`, {
+          cause: err,
+        });
+      default:
+        if (state && /^2[23]/.test(state)) {
+          throw new AppError(
+            'ERR_EVENT_REFUSED',
+            `the ${what} refused a value of this event (SQLSTATE ${state})`,
+            {
+              cause: err,
+            },
+          );
+        }
+        throw err;
+    }
   }
 }
 
@@ -252,6 +263,20 @@ export async function triage(input: unknown, deps: TriageDeps): Promise<TriageOu
       outcome = { kind: 'decided', decision };
       break;
   }
-  if (deps.emit) await deps.emit(outcome.decision);
+  if (deps.emit) {
+    try {
+      await deps.emit(outcome.decision);
+    } catch (err) {
+      // The decision is stored: the caller gets it, told that its emit is pending, rather than an
+      // error that would make it retry something already done.
+      if (!deps.emitLater) throw err;
+      deps.emitLater(outcome.decision);
+      deps.logger.warn(
+        { err, decisionId: outcome.decision.decisionId },
+        'decision stored but not emitted: emitting it again in the background',
+      );
+      return { ...outcome, emitted: false };
+    }
+  }
   return outcome;
 }

@@ -123,7 +123,8 @@ export function storedCall(call: CallEvent, piiKey: string, keepNarrative: boole
  * Removes the narratives of calls decided before `before` (at most `limit` at a time, so a large
  * backlog does not hold one long transaction), keeping the decision, its reasons, rule ids and
  * evidence. The decision audit is append-only; this is the one change its trigger lets through
- * (migrations/0006), and only inside this transaction. Returns how many narratives were purged.
+ * (migrations/0006), and only inside this transaction. Archived dead letters older than `before`
+ * go too. Returns how many narratives and archived records were purged.
  */
 export async function purgeNarratives(db: Database, before: Date, limit = 5000): Promise<number> {
   let total = 0;
@@ -147,6 +148,12 @@ export async function purgeNarratives(db: Database, before: Date, limit = 5000):
       return rows[0]?.n ?? 0;
     });
     total += purged;
-    if (purged < limit) return total;
+    if (purged < limit) break;
   }
+  // Dead-lettered originals too large for the topic (src/adapters/dead-letters.ts) are whole call
+  // events, narrative included: they keep as long as a narrative does.
+  const { rowCount } = await db.query('DELETE FROM dead_letters WHERE created_at < $1', [
+    before.toISOString(),
+  ]);
+  return total + rowCount;
 }

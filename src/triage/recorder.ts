@@ -16,7 +16,7 @@
 import type { Database } from '../adapters/database.ts';
 import type { Decision } from '../domain/decision.ts';
 import { AppError } from '../errors.ts';
-import { isOutage } from './pipeline.ts';
+import { isOutage } from '../adapters/failures.ts';
 
 /** One triaged event, ready to record. */
 export interface TriageRecord {

@@ -25,7 +25,14 @@ export interface ServiceProcess {
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'src/server.ts'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'info',
+      // The test run's log scan covers the services it starts too.
+      ...(process.env.CAD_TRIAGE_LOG_DIR ? { CAD_TRIAGE_LOG_DIR: process.env.CAD_TRIAGE_LOG_DIR } : {}),
+      ...env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

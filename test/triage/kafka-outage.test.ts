@@ -1,5 +1,4 @@
 import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startService } from '../../src/service.ts';
@@ -7,30 +6,14 @@ import { openPostgres } from '../../src/adapters/postgres.ts';
 import { devCases, freshCall } from '../helpers/calls.ts';
 import { eventually, kcatProduce, kcatReadAll } from '../helpers/kafka.ts';
 import { freePort } from '../helpers/process.ts';
+import { hasRedisServer, startRedis } from '../helpers/redis-server.ts';
 import { kafkaBrokers, postgres, REQUIRE_SERVICES, uniqueName } from '../helpers/services.ts';
 
 // A Redis of this test's own, so it can be stopped mid-stream without disturbing other tests.
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 if (!hasRedisServer && REQUIRE_SERVICES)
   throw new Error('redis-server is required for the outage test (CI is set)');
 const [kafka, pg] = await Promise.all([kafkaBrokers(), postgres()]);
 const skip = kafka.skip || pg.skip || (hasRedisServer ? false : 'redis-server not installed');
-
-function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited ${code}`)));
-  });
-}
 
 t.test(
   'kafka: while Redis is down the consumer pauses instead of dead-lettering, then catches up',

@@ -296,11 +296,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
-    /** @description A CAD call event, version 1 */
+    /** @description A CAD call event, version 1. Every string well-formed UTF-16; at most 16 levels of nesting and 5000 values in all. */
     CallEventInput: {
-      /** @description Unique per event; the idempotency key */
+      /** @description Unique per event; the idempotency key; printable characters only */
       eventId: string;
-      /** @description The CAD incident number; revisions share it */
+      /** @description The CAD incident number; revisions share it; printable characters only */
       incidentId: string;
       /** @description Grows with each update of the same incident */
       revision: number;
@@ -310,9 +310,9 @@ export interface components {
        */
       occurredAt: string;
       agency: {
-        /** @description The agency's ORI or PSAP id */
+        /** @description The agency's ORI or PSAP id; printable characters only */
         id: string;
-        /** @description Picks the routing policy */
+        /** @description Picks the routing policy; printable characters only */
         jurisdiction: string;
       };
       callType: {
@@ -500,6 +500,18 @@ export interface components {
           error?: string;
           ms: number;
         };
+      };
+      /** @description Kafka, reported apart: REST serves without it (decisions are emitted when it answers) */
+      kafka?: {
+        /** @description The cluster answers a metadata request */
+        ok: boolean;
+        error?: string;
+        ms: number;
+        /**
+         * @description The call consumer: joining its group (after a crash this takes up to the dead member's session timeout; REST serves meanwhile), consuming, stopped, or failed to join
+         * @enum {string}
+         */
+        consumer: 'idle' | 'joining' | 'consuming' | 'stopped' | 'failed';
       };
     };
     /** @description The APCO 2.103 common incident type of a call and how it was found */
@@ -1012,6 +1024,13 @@ export interface operations {
           'application/json': {
             /** @enum {string} */
             status: 'live';
+            kafka?: {
+              /**
+               * @description The call consumer: joining its group (after a crash this takes up to the dead member's session timeout; REST serves meanwhile), consuming, stopped, or failed to join
+               * @enum {string}
+               */
+              consumer: 'idle' | 'joining' | 'consuming' | 'stopped' | 'failed';
+            };
           };
         };
       };

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { EachMessagePayload } from 'kafkajs';
-import { openKafka } from '../../src/adapters/kafka.ts';
+import { openKafkajs } from '../../src/kafka/kafkajs.ts';
 import { createLogger } from '../../src/logger.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 
@@ -23,7 +23,7 @@ function latch<T>(n: number) {
 }
 
 async function connect(t: Test) {
-  const conn = await openKafka({
+  const conn = await openKafkajs({
     brokers: brokers.ok ? brokers.value.split(',') : [],
     clientId: uniqueName('test'),
     logger,
@@ -35,8 +35,8 @@ async function connect(t: Test) {
 t.test('kafka: topics are created once; ensureTopics is idempotent', { skip: brokers.skip }, async (t) => {
   const conn = await connect(t);
   const topic = uniqueName('topics');
-  await conn.ensureTopics([{ topic, numPartitions: 3 }]);
-  await conn.ensureTopics([{ topic, numPartitions: 3 }]);
+  await conn.ensureTopics([{ topic, partitions: 3 }]);
+  await conn.ensureTopics([{ topic, partitions: 3 }]);
   const admin = conn.kafka.admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
@@ -49,7 +49,7 @@ t.test('kafka: produce → consumer-group consume → commit round trip', { skip
   const conn = await connect(t);
   const topic = uniqueName('roundtrip');
   const groupId = uniqueName('group');
-  await conn.ensureTopics([{ topic, numPartitions: 3 }]);
+  await conn.ensureTopics([{ topic, partitions: 3 }]);
 
   const producer = conn.kafka.producer({ idempotent: true });
   await producer.connect();
@@ -118,8 +118,8 @@ t.test(
     const output = uniqueName('tx_out');
     const groupId = uniqueName('tx_group');
     await conn.ensureTopics([
-      { topic: input, numPartitions: 1 },
-      { topic: output, numPartitions: 1 },
+      { topic: input, partitions: 1 },
+      { topic: output, partitions: 1 },
     ]);
 
     const producer = conn.kafka.producer({
