@@ -100,12 +100,12 @@ t.test(
     const d = await deployment(t);
     const a = await d.start();
     const b = await d.start();
-    // Both must be in the group before the stream, so the partitions are spread across them.
-    await eventually(
-      async () =>
-        (await metricValue(a, 'cad_triage_consumer_lag')) >= 0 &&
-        (await metricValue(b, 'cad_triage_consumer_lag')) >= 0,
-    );
+    // Both must be in the group before the stream, so the partitions are spread across them. The
+    // consumer joins in the background (REST serves first), so wait until both say they consume.
+    const consuming = async (svc: typeof a) =>
+      ((await (await svc.get('/health/live')).json()) as { kafka?: { consumer?: string } }).kafka
+        ?.consumer === 'consuming';
+    await eventually(async () => (await consuming(a)) && (await consuming(b)), 120_000);
     const firstBatch = await d.produce(600);
     await eventually(async () => (await d.decided()) >= 600, 120_000);
     const [byA, byB] = await Promise.all([
