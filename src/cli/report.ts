@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import type { Command } from './main.ts';
 import { withMigratedDatabase } from './database.ts';
 import { jurisdictionId } from '../domain/jurisdiction.ts';
-import { buildReport, periodBounds, reportCsv } from '../reports/summary.ts';
-import { DEFAULT_JURISDICTION, loadPolicies } from '../routing/index.ts';
+import { reportCsv, reportForDates } from '../reports/summary.ts';
+import { loadPolicies } from '../routing/index.ts';
 
 const fail = (message: string) => {
   process.stderr.write(`cad-triage report: ${message}\n`);
@@ -46,16 +46,10 @@ export const reportCommands: Record<string, Command> = {
         'report',
         async (db, _m, config) => {
           const loaded = await loadPolicies(join(config.RULES_DIR, 'policies'));
-          const set = loaded.ok ? loaded.policies.jurisdictions : new Map();
-          const zone =
-            (jurisdictions?.[0] && set.get(jurisdictions[0])?.timeZone) ??
-            set.get(DEFAULT_JURISDICTION)?.timeZone ??
-            'UTC';
-          const bounds = await periodBounds(db, values.from!, values.to!, zone);
-          const report = await buildReport(db, {
+          const report = await reportForDates(db, loaded.ok ? loaded.policies : undefined, {
             jurisdictions,
-            ...bounds,
-            timeZone: zone,
+            from: values.from!,
+            to: values.to!,
             trendWeeks: weeks,
             now: new Date(),
           });

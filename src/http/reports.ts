@@ -11,8 +11,8 @@ import { allows } from '../auth/keys.ts';
 import { jurisdictionId } from '../domain/jurisdiction.ts';
 import { ReportSchema } from '../domain/report.ts';
 import { AppError } from '../errors.ts';
-import { buildReport, periodBounds, reportCsv } from '../reports/summary.ts';
-import { DEFAULT_JURISDICTION, type PolicySet } from '../routing/index.ts';
+import { reportCsv, reportForDates } from '../reports/summary.ts';
+import type { PolicySet } from '../routing/index.ts';
 import { principalOf } from './auth.ts';
 import { ProblemSchema } from './problem.ts';
 import { AUTH_PROBLEMS } from './responses.ts';
@@ -93,16 +93,10 @@ export const reportRoutes: FastifyPluginAsync<{
           : principal.jurisdictions.includes('*')
             ? null
             : principal.jurisdictions;
-      const set = policies().policies.jurisdictions;
-      const zone =
-        (jurisdictions?.[0] && set.get(jurisdictions[0])?.timeZone) ??
-        set.get(DEFAULT_JURISDICTION)?.timeZone ??
-        'UTC';
-      const bounds = await periodBounds(db, q.from, q.to, zone);
-      const report = await buildReport(db, {
+      const report = await reportForDates(db, policies().policies, {
         jurisdictions,
-        ...bounds,
-        timeZone: zone,
+        from: q.from,
+        to: q.to,
         trendWeeks: q.trendWeeks,
         now: now(),
       });

@@ -7,6 +7,7 @@
  */
 import type { Queryable } from '../adapters/database.ts';
 import type { Acceptance, Report, Trend } from '../domain/report.ts';
+import { DEFAULT_JURISDICTION, type PolicySet } from '../routing/index.ts';
 
 export interface ReportQuery {
   /** Canonical jurisdiction ids; null = every jurisdiction. */
@@ -331,4 +332,28 @@ export function reportCsv(r: Report): string {
   for (const v of r.versions)
     add('versions', `${v.rulesVersion} ${v.policyVersion}`, `${v.from}/${v.to}`, v.calls);
   return out.map((row) => row.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+
+/**
+ * The report of local dates `from`..`to` (inclusive) as REST and the CLI ask for it: weeks and hours
+ * in the time zone of the first jurisdiction's policy (the default policy's for all jurisdictions).
+ */
+export async function reportForDates(
+  db: Queryable,
+  policies: PolicySet | undefined,
+  q: { jurisdictions: string[] | null; from: string; to: string; trendWeeks: number; now: Date },
+): Promise<Report> {
+  const set = policies?.jurisdictions;
+  const timeZone =
+    (q.jurisdictions?.[0] && set?.get(q.jurisdictions[0])?.timeZone) ??
+    set?.get(DEFAULT_JURISDICTION)?.timeZone ??
+    'UTC';
+  const bounds = await periodBounds(db, q.from, q.to, timeZone);
+  return buildReport(db, {
+    jurisdictions: q.jurisdictions,
+    ...bounds,
+    timeZone,
+    trendWeeks: q.trendWeeks,
+    now: q.now,
+  });
 }
